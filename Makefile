@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The human interface. Kbuild files only list objects and flags.
+#
+#   make                 build both modules for KVER (default: running kernel)
+#   make KVER=6.1.0-56-amd64
+#   make modules-all     build for every installed Debian 6.1/6.12 headers tree
+#   make check           whole suite: unit + build + dkms + nested VMs
+#   make demo            host VM + guest VM with both modules
+#   make bench           benchmarks (RESULT lines)
+#   make clean
+
+KVER	?= $(shell uname -r)
+KDIR	?= /lib/modules/$(KVER)/build
+TOP	:= $(abspath .)
+OUT	:= $(TOP)/build/$(KVER)
+SRCS	:= Kbuild $(wildcard common/*.h host-mod/*.[ch] host-mod/Kbuild \
+	   guest-mod/*.[ch] guest-mod/Kbuild)
+
+.PHONY: all modules modules-all unit check demo bench setup clean kvmtest
+
+all: modules
+
+# Each kernel gets its own copy of the tree so builds for 6.1 and 6.12 never
+# share objects.
+modules: $(SRCS)
+	@test -d $(KDIR) || { echo "no kernel build dir $(KDIR): install linux-headers-$(KVER) (scripts/setup)" >&2; exit 1; }
+	@mkdir -p $(OUT)
+	@cp -a --parents $(SRCS) $(OUT)/
+	$(MAKE) -C $(KDIR) M=$(OUT) W=$(W) modules
+	@echo "built $(OUT)/host-mod/pvscale_host.ko $(OUT)/guest-mod/pvscale_guest.ko"
+
+modules-all:
+	@for k in $$(scripts/kernels); do $(MAKE) --no-print-directory modules KVER=$$k W=1 || exit 1; done
+
+kvmtest:
+	$(MAKE) -C tests/kvm
+
+unit:
+	$(MAKE) -C tests/unit run
+
+setup:
+	@scripts/setup >/dev/null
+
+check:
+	@scripts/setup >/dev/null
+	@tests/run-all
+
+demo:
+	@scripts/setup >/dev/null
+	@tests/vm/demo
+
+bench:
+	@scripts/setup >/dev/null
+	@tests/bench/run
+
+clean:
+	rm -rf build
+	$(MAKE) -C tests/unit clean
+	$(MAKE) -C tests/kvm clean
