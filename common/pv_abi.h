@@ -56,8 +56,9 @@ enum pvscale_hc {
 	/*
 	 * REGISTER(a0 = guest-physical address of the calling vCPU's page).
 	 * The page must be 4 KiB aligned, in ordinary writable guest RAM,
-	 * with a valid header (magic, major, size). Returns 0, or
-	 * -PVSCALE_EEXIST when this vCPU already has a page.
+	 * with a valid header (magic, major, size), and not registered by
+	 * another vCPU. Returns 0, -PVSCALE_EEXIST when this vCPU already
+	 * has a page, -PVSCALE_EBUSY when another vCPU has this one.
 	 */
 	PVSCALE_HC_REGISTER	= PVSCALE_HC_BASE + 1,
 	/*
@@ -73,6 +74,7 @@ enum pvscale_err {
 	PVSCALE_ENOENT		= 2,	/* no page registered */
 	PVSCALE_ENOMEM		= 12,	/* host out of memory, retry later */
 	PVSCALE_EFAULT		= 14,	/* address not in writable guest RAM */
+	PVSCALE_EBUSY		= 16,	/* page registered by another vCPU */
 	PVSCALE_EEXIST		= 17,	/* this vCPU already registered */
 	PVSCALE_EINVAL		= 22,	/* bad argument or page header */
 	PVSCALE_EPROTO		= 71,	/* ABI major version mismatch */
