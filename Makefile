@@ -14,7 +14,7 @@ KVER	?= $(shell uname -r)
 KDIR	?= /lib/modules/$(KVER)/build
 TOP	:= $(abspath .)
 OUT	:= $(TOP)/build/$(KVER)
-SRCS	:= Kbuild $(wildcard common/*.h host-mod/*.[ch] host-mod/Kbuild \
+SRCS	:= Kbuild $(wildcard common/*.h common/*.mk host-mod/*.[ch] host-mod/Kbuild \
 	   guest-mod/*.[ch] guest-mod/Kbuild)
 
 .PHONY: all modules modules-all unit check demo bench setup clean kvmtest

@@ -28,9 +28,10 @@
 #include <assert.h>
 #endif
 
+#define PVSCALE_ABI_MAJOR	1
+#define PVSCALE_ABI_MINOR	0
+
 enum {
-	PVSCALE_ABI_MAJOR	= 1,
-	PVSCALE_ABI_MINOR	= 0,
 	PVSCALE_MAGIC		= 0x43535650,	/* "PVSC" little endian */
 	PVSCALE_PAGE_SIZE	= 4096,
 	PVSCALE_CACHELINE	= 64,
@@ -72,6 +73,7 @@ enum pvscale_hc {
 enum pvscale_err {
 	PVSCALE_EPERM		= 1,	/* not CPL 0 (answered by KVM) */
 	PVSCALE_ENOENT		= 2,	/* no page registered */
+	PVSCALE_EAGAIN		= 11,	/* page not resident on the host: touch it, retry */
 	PVSCALE_ENOMEM		= 12,	/* host out of memory, retry later */
 	PVSCALE_EFAULT		= 14,	/* address not in writable guest RAM */
 	PVSCALE_EBUSY		= 16,	/* page registered by another vCPU */

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the files of pvscale_host share; each file owns one job. */
+#ifndef PVSCALE_HOST_H
+#define PVSCALE_HOST_H
+
+#include <linux/kvm_host.h>
+#include <linux/kobject.h>
+#include "pv_abi.h"
+
+/* main.c: features the operator has enabled and this build implements. */
+u32 pvs_offered_features(void);
+extern struct kobject *pvs_kobj;
+
+/* hcall.c: the KVM hook and the one place guest input is validated. */
+int pvs_hcall_init(void);
+void pvs_hcall_exit(void);
+unsigned long pvs_hcall_missed(void);
+
+/* vm.c: per-VM / per-vCPU registry and the destruction hooks. */
+int pvs_vm_init(void);
+void pvs_vm_exit(void);
+int pvs_vcpu_attach(struct kvm_vcpu *vcpu, u64 gpa, struct page *page);
+int pvs_vcpu_detach(struct kvm_vcpu *vcpu);
+unsigned long pvs_vm_missed(void);
+unsigned int pvs_nr_vms(void);
+unsigned int pvs_nr_vcpus(void);
+void pvs_vm_show(struct seq_file *m);
+
+/* stats.c: counters in sysfs, the registrations table in debugfs. */
+enum pvs_stat {
+	PVS_STAT_PROBE,
+	PVS_STAT_REGISTER,
+	PVS_STAT_UNREGISTER,
+	PVS_STAT_REJECTED,
+	PVS_STAT_VCPU_DESTROYED,
+	PVS_STAT_VM_DESTROYED,
+	PVS_NR_STATS,
+};
+void pvs_stat_inc(enum pvs_stat s);
+int pvs_stats_init(void);
+void pvs_stats_exit(void);
+
+#endif /* PVSCALE_HOST_H */

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VM and per-vCPU registry: which vCPU registered which page, and the
+ * hooks that free a registration when KVM destroys its vCPU or VM.
+ *
+ * Every entry point can run in atomic context (kprobe and kretprobe
+ * handlers), so the registry is a spinlock-protected hash and allocations are
+ * GFP_ATOMIC. A registration holds a reference on the guest page (taken with
+ * GUP in hcall.c) and writes it through the kernel's direct map, which stays
+ * valid even if the VM's memory is unmapped: a registration can never write
+ * into memory that is not the guest's own page.
+ *
+ * The kvm and kvm_vcpu pointers are identities only. They are dereferenced
+ * solely by the vCPU's own hypercall, never by the release path, so a
+ * registration outliving its VM (a missed kprobe) leaks a page but cannot
+ * touch freed memory.
+ */
+#include <linux/hashtable.h>
+#include <linux/kprobes.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include "pvscale_host.h"
+
+struct pvs_vm {
+	struct hlist_node node;		/* pvs_vms, keyed by kvm */
+	struct kvm *kvm;
+	pid_t pid;
+	struct list_head vcpus;
+	unsigned int nr_vcpus;
+};
+
+struct pvs_vcpu {
+	struct hlist_node node;		/* pvs_vcpus, keyed by vcpu */
+	struct list_head vm_link;
+	struct pvs_vm *vm;
+	struct kvm_vcpu *vcpu;
+	u32 vcpu_id;
+	u64 gpa;
+	struct page *page;
+};
+
+static DEFINE_SPINLOCK(pvs_lock);
+static DEFINE_HASHTABLE(pvs_vms, 6);
+static DEFINE_HASHTABLE(pvs_vcpus, 8);
+static unsigned int nr_vms, nr_vcpus;
+
+static struct pvscale_hdr *pvs_hdr(struct pvs_vcpu *v)
+{
+	return &((struct pvscale_page *)page_address(v->page))->hdr;
+}
+
+static struct pvs_vm *pvs_vm_find(struct kvm *kvm)
+{
+	struct pvs_vm *vm;
+
+	hash_for_each_possible(pvs_vms, vm, node, (unsigned long)kvm)
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+static struct pvs_vcpu *pvs_vcpu_find(struct kvm_vcpu *vcpu)
+{
+	struct pvs_vcpu *v;
+
+	hash_for_each_possible(pvs_vcpus, v, node, (unsigned long)vcpu)
+		if (v->vcpu == vcpu)
+			return v;
+	return NULL;
+}
+
+static bool pvs_gpa_taken(struct pvs_vm *vm, u64 gpa)
+{
+	struct pvs_vcpu *v;
+
+	list_for_each_entry(v, &vm->vcpus, vm_link)
+		if (v->gpa == gpa)
+			return true;
+	return false;
+}
+
+/* Publish the host's side of the header; the guest reads state last. */
+static void pvs_hdr_attach(struct pvs_vcpu *v)
+{
+	struct pvscale_hdr *h = pvs_hdr(v);
+
+	WRITE_ONCE(h->host_abi_major, PVSCALE_ABI_MAJOR);
+	WRITE_ONCE(h->host_abi_minor, PVSCALE_ABI_MINOR);
+	WRITE_ONCE(h->vcpu_id, v->vcpu_id);
+	WRITE_ONCE(h->host_features, pvs_offered_features());
+	WRITE_ONCE(h->generation, h->generation + 1);
+	smp_wmb();
+	WRITE_ONCE(h->host_state, PVSCALE_HOST_ATTACHED);
+}
+
+static void pvs_hdr_detach(struct pvs_vcpu *v)
+{
+	struct pvscale_hdr *h = pvs_hdr(v);
+
+	WRITE_ONCE(h->host_state, 0);
+	smp_wmb();
+	WRITE_ONCE(h->host_features, 0);
+	WRITE_ONCE(h->generation, h->generation + 1);
+}
+
+/* Unlink one registration; the caller holds pvs_lock and frees it. */
+static void pvs_vcpu_unlink(struct pvs_vcpu *v)
+{
+	struct pvs_vm *vm = v->vm;
+
+	hash_del(&v->node);
+	list_del(&v->vm_link);
+	nr_vcpus--;
+	if (--vm->nr_vcpus == 0) {
+		hash_del(&vm->node);
+		nr_vms--;
+		kfree(vm);
+	}
+}
+
+static void pvs_vcpu_release(struct pvs_vcpu *v)
+{
+	pvs_hdr_detach(v);
+	put_page(v->page);
+	kfree(v);
+}
+
+/*
+ * Register @page (already validated, referenced by the caller) for @vcpu.
+ * On failure the caller keeps its page reference.
+ */
+int pvs_vcpu_attach(struct kvm_vcpu *vcpu, u64 gpa, struct page *page)
+{
+	struct pvs_vcpu *v = kzalloc(sizeof(*v), GFP_ATOMIC | __GFP_NOWARN);
+	struct pvs_vm *new_vm = kzalloc(sizeof(*new_vm), GFP_ATOMIC | __GFP_NOWARN);
+	struct pvs_vm *vm;
+	int ret = 0;
+
+	if (!v || !new_vm) {
+		ret = -PVSCALE_ENOMEM;
+		goto out;
+	}
+	spin_lock(&pvs_lock);
+	vm = pvs_vm_find(vcpu->kvm);
+	if (pvs_vcpu_find(vcpu))
+		ret = -PVSCALE_EEXIST;
+	else if (vm && pvs_gpa_taken(vm, gpa))
+		ret = -PVSCALE_EBUSY;
+	if (ret)
+		goto out_unlock;
+	if (!vm) {
+		vm = new_vm;
+		new_vm = NULL;
+		vm->kvm = vcpu->kvm;
+		vm->pid = vcpu->kvm->userspace_pid;
+		INIT_LIST_HEAD(&vm->vcpus);
+		hash_add(pvs_vms, &vm->node, (unsigned long)vm->kvm);
+		nr_vms++;
+	}
+	v->vm = vm;
+	v->vcpu = vcpu;
+	v->vcpu_id = vcpu->vcpu_id;
+	v->gpa = gpa;
+	v->page = page;
+	hash_add(pvs_vcpus, &v->node, (unsigned long)vcpu);
+	list_add_tail(&v->vm_link, &vm->vcpus);
+	vm->nr_vcpus++;
+	nr_vcpus++;
+	pvs_hdr_attach(v);
+	v = NULL;
+out_unlock:
+	spin_unlock(&pvs_lock);
+out:
+	kfree(v);
+	kfree(new_vm);
+	return ret;
+}
+
+int pvs_vcpu_detach(struct kvm_vcpu *vcpu)
+{
+	struct pvs_vcpu *v;
+
+	spin_lock(&pvs_lock);
+	v = pvs_vcpu_find(vcpu);
+	if (v)
+		pvs_vcpu_unlink(v);
+	spin_unlock(&pvs_lock);
+	if (!v)
+		return -PVSCALE_ENOENT;
+	pvs_vcpu_release(v);
+	return 0;
+}
+
+/* Detach every vCPU of @vm; the caller holds pvs_lock. */
+static void pvs_vm_detach_all(struct pvs_vm *vm)
+{
+	struct pvs_vcpu *v, *tmp;
+
+	/* The last unlink frees vm: iterate with the safe variant. */
+	list_for_each_entry_safe(v, tmp, &vm->vcpus, vm_link) {
+		pvs_vcpu_unlink(v);
+		pvs_vcpu_release(v);
+	}
+}
+
+static int pvs_vcpu_destroy_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+
+	if (!pvs_vcpu_detach(vcpu))
+		pvs_stat_inc(PVS_STAT_VCPU_DESTROYED);
+	return 0;
+}
+
+static int pvs_vm_destroy_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm *kvm = (struct kvm *)regs->di;
+	struct pvs_vm *vm;
+
+	spin_lock(&pvs_lock);
+	vm = pvs_vm_find(kvm);
+	if (vm)
+		pvs_vm_detach_all(vm);
+	spin_unlock(&pvs_lock);
+	if (vm)
+		pvs_stat_inc(PVS_STAT_VM_DESTROYED);
+	return 0;
+}
+
+/*
+ * KVM has no notifier for vCPU or VM destruction; these two functions are
+ * where x86 KVM tears them down (kvm_arch_destroy_vm runs before the vCPUs
+ * are freed), on both 6.1 and 6.12.
+ */
+static struct kprobe pvs_kp_vcpu_destroy = {
+	.symbol_name = "kvm_arch_vcpu_destroy",
+	.pre_handler = pvs_vcpu_destroy_pre,
+};
+
+static struct kprobe pvs_kp_vm_destroy = {
+	.symbol_name = "kvm_arch_destroy_vm",
+	.pre_handler = pvs_vm_destroy_pre,
+};
+
+static struct kprobe *pvs_kps[] = { &pvs_kp_vcpu_destroy, &pvs_kp_vm_destroy };
+
+unsigned int pvs_nr_vms(void)
+{
+	return READ_ONCE(nr_vms);
+}
+
+unsigned int pvs_nr_vcpus(void)
+{
+	return READ_ONCE(nr_vcpus);
+}
+
+unsigned long pvs_vm_missed(void)
+{
+	return pvs_kp_vcpu_destroy.nmissed + pvs_kp_vm_destroy.nmissed;
+}
+
+void pvs_vm_show(struct seq_file *m)
+{
+	struct pvs_vcpu *v;
+	int bkt;
+
+	spin_lock(&pvs_lock);
+	hash_for_each(pvs_vcpus, bkt, v, node)
+		seq_printf(m, "pid=%d vcpu=%u gpa=%#llx\n", v->vm->pid,
+			   v->vcpu_id, v->gpa);
+	spin_unlock(&pvs_lock);
+}
+
+int pvs_vm_init(void)
+{
+	int ret = register_kprobes(pvs_kps, ARRAY_SIZE(pvs_kps));
+
+	if (ret)
+		pr_err("cannot hook KVM vCPU/VM destruction (%d): is kvm loaded?\n",
+		       ret);
+	return ret;
+}
+
+/* Called once no hypercall can register anything any more. */
+void pvs_vm_exit(void)
+{
+	struct pvs_vm *vm;
+	struct hlist_node *tmp;
+	int bkt;
+
+	spin_lock(&pvs_lock);
+	hash_for_each_safe(pvs_vms, bkt, tmp, vm, node)
+		pvs_vm_detach_all(vm);
+	spin_unlock(&pvs_lock);
+	unregister_kprobes(pvs_kps, ARRAY_SIZE(pvs_kps));
+}
