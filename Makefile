@@ -17,7 +17,10 @@ OUT	:= $(TOP)/build/$(KVER)
 SRCS	:= Kbuild $(wildcard common/*.h common/*.mk host-mod/*.[ch] host-mod/Kbuild \
 	   guest-mod/*.[ch] guest-mod/Kbuild)
 
-.PHONY: all modules modules-all unit check demo bench setup clean kvmtest
+.PHONY: all modules modules-all unit check demo bench setup clean kvmtest \
+	install dkms-install dkms-remove
+
+DKMS_VER := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 all: modules
 
@@ -32,6 +35,23 @@ modules: $(SRCS)
 
 modules-all:
 	@for k in $$(scripts/kernels); do $(MAKE) --no-print-directory modules KVER=$$k W=1 || exit 1; done
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(OUT) modules_install
+	depmod -a $(KVER)
+
+# What a user runs on a host or a guest: builds now and on every new kernel.
+dkms-install:
+	mkdir -p /usr/src/pvscale-$(DKMS_VER)
+	cp -a --parents Makefile Kbuild dkms.conf common host-mod guest-mod \
+		scripts /usr/src/pvscale-$(DKMS_VER)/
+	rm -rf /usr/src/pvscale-$(DKMS_VER)/build
+	dkms add -m pvscale -v $(DKMS_VER) || true
+	dkms install -m pvscale -v $(DKMS_VER) -k $(KVER)
+
+dkms-remove:
+	dkms remove -m pvscale -v $(DKMS_VER) --all
+	rm -rf /usr/src/pvscale-$(DKMS_VER)
 
 kvmtest:
 	$(MAKE) -C tests/kvm
