@@ -46,7 +46,8 @@ dkms-install:
 	cp -a --parents Makefile Kbuild dkms.conf common host-mod guest-mod \
 		scripts /usr/src/pvscale-$(DKMS_VER)/
 	rm -rf /usr/src/pvscale-$(DKMS_VER)/build
-	dkms add -m pvscale -v $(DKMS_VER) || true
+	dkms status -m pvscale -v $(DKMS_VER) | grep -q . || \
+		dkms add -m pvscale -v $(DKMS_VER)
 	dkms install -m pvscale -v $(DKMS_VER) -k $(KVER)
 
 dkms-remove:
