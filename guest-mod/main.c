@@ -9,12 +9,8 @@
 #include "pvscale_guest.h"
 #include "pv_check.h"
 
-/* Features this build of the guest implements; added as features land. */
-#define PVG_IMPLEMENTED		0u
-
 static struct kobject *pvg_kobj;
 static u32 pvg_host_version;
-static u32 pvg_enabled;
 
 static ssize_t abi_version_show(struct kobject *k, struct kobj_attribute *a,
 				char *buf)
@@ -33,13 +29,13 @@ static ssize_t host_abi_version_show(struct kobject *k,
 static ssize_t host_features_show(struct kobject *k, struct kobj_attribute *a,
 				  char *buf)
 {
-	return sysfs_emit(buf, "%#llx\n", pvg_host_features());
+	return sysfs_emit(buf, "0x%llx\n", pvg_host_features());
 }
 
 static ssize_t enabled_features_show(struct kobject *k,
 				     struct kobj_attribute *a, char *buf)
 {
-	return sysfs_emit(buf, "%#x\n", pvg_enabled);
+	return sysfs_emit(buf, "0x%x\n", pvg_enabled_features());
 }
 
 static ssize_t registered_cpus_show(struct kobject *k,
@@ -118,23 +114,28 @@ static int __init pvg_init(void)
 
 	if (offered < 0)
 		return offered;
-	pvg_enabled = offered & PVG_IMPLEMENTED;
 	pvg_kobj = kobject_create_and_add(KBUILD_MODNAME, kernel_kobj);
 	if (!pvg_kobj)
 		return -ENOMEM;
 	ret = sysfs_create_group(pvg_kobj, &pvg_group);
 	if (ret)
 		goto err_kobj;
-	ret = pvg_pages_init(pvg_enabled);
+	ret = pvg_pages_init();
 	if (ret)
 		goto err_kobj;
+	ret = pvg_features_init(pvg_kobj);
+	if (ret)
+		goto err_pages;
 	pr_info("host ABI %u.%u offers %#llx, enabled %#x, ABI %d.%d\n",
 		PVSCALE_VERSION_MAJOR(pvg_host_version),
-		PVSCALE_VERSION_MINOR(pvg_host_version), offered, pvg_enabled,
+		PVSCALE_VERSION_MINOR(pvg_host_version), offered,
+		pvg_enabled_features(),
 		PVSCALE_ABI_MAJOR, pvscale_common_minor(PVSCALE_ABI_MINOR,
 			PVSCALE_VERSION_MINOR(pvg_host_version)));
 	return 0;
 
+err_pages:
+	pvg_pages_exit();
 err_kobj:
 	kobject_put(pvg_kobj);
 	return ret;
@@ -142,6 +143,7 @@ err_kobj:
 
 static void __exit pvg_exit(void)
 {
+	pvg_features_exit(pvg_kobj);
 	pvg_pages_exit();
 	kobject_put(pvg_kobj);
 }

@@ -25,7 +25,6 @@ enum {
 static DEFINE_PER_CPU(struct pvscale_page *, pvg_page);
 static struct cpumask pvg_registered;
 static enum cpuhp_state pvg_hp_state;
-static u32 pvg_features;
 
 static void pvg_hdr_init(struct pvscale_page *pp)
 {
@@ -34,7 +33,7 @@ static void pvg_hdr_init(struct pvscale_page *pp)
 	pp->hdr.abi_major = PVSCALE_ABI_MAJOR;
 	pp->hdr.abi_minor = PVSCALE_ABI_MINOR;
 	pp->hdr.size = PVSCALE_PAGE_SIZE;
-	pp->hdr.guest_features = pvg_features;
+	pp->hdr.guest_features = pvg_enabled_features();
 }
 
 /* Runs on the CPU whose page it registers. */
@@ -163,11 +162,31 @@ static void pvg_free_pages(void)
 	}
 }
 
-int pvg_pages_init(u32 enabled_features)
+/* Tell the host, in every registered page, which features are in use. */
+void pvg_publish_features(u32 enabled)
+{
+	int cpu;
+
+	for_each_cpu(cpu, &pvg_registered)
+		WRITE_ONCE(per_cpu(pvg_page, cpu)->hdr.guest_features, enabled);
+}
+
+/* This CPU's registered page, or NULL; call with preemption disabled. */
+struct pvscale_page *pvg_this_cpu_page(void)
+{
+	return pvg_cpu_page(smp_processor_id());
+}
+
+struct pvscale_page *pvg_cpu_page(int cpu)
+{
+	return cpumask_test_cpu(cpu, &pvg_registered) ?
+	       per_cpu(pvg_page, cpu) : NULL;
+}
+
+int pvg_pages_init(void)
 {
 	int ret;
 
-	pvg_features = enabled_features;
 	ret = register_reboot_notifier(&pvg_reboot_nb);
 	if (ret)
 		return ret;

@@ -8,43 +8,8 @@
  * registrations), then every page is detached, then the rest.
  */
 #include <linux/module.h>
-#include <linux/moduleparam.h>
 #include <linux/sysfs.h>
 #include "pvscale_host.h"
-
-/* Features this build implements; bits are added as features land. */
-#define PVS_IMPLEMENTED		0u
-
-static unsigned int features = PVS_IMPLEMENTED;
-
-static int features_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-
-	if (kstrtouint(val, 0, &v)) {
-		pr_err("features=%s: not a number\n", val);
-		return -EINVAL;
-	}
-	if (v & ~PVS_IMPLEMENTED) {
-		pr_err("features=%#x: this build implements only %#x\n",
-		       v, PVS_IMPLEMENTED);
-		return -EINVAL;
-	}
-	*(unsigned int *)kp->arg = v;
-	return 0;
-}
-
-static const struct kernel_param_ops features_ops = {
-	.set = features_set,
-	.get = param_get_hexint,
-};
-module_param_cb(features, &features_ops, &features, 0444);
-MODULE_PARM_DESC(features, "Features to offer at load (hex mask of PVSCALE_F_* bits this build implements)");
-
-u32 pvs_offered_features(void)
-{
-	return READ_ONCE(features);
-}
 
 struct kobject *pvs_kobj;
 
@@ -57,7 +22,7 @@ static ssize_t abi_version_show(struct kobject *k, struct kobj_attribute *a,
 static ssize_t offered_features_show(struct kobject *k,
 				     struct kobj_attribute *a, char *buf)
 {
-	return sysfs_emit(buf, "%#x\n", pvs_offered_features());
+	return sysfs_emit(buf, "0x%x\n", pvs_offered_features());
 }
 
 static ssize_t nr_vms_show(struct kobject *k, struct kobj_attribute *a,
@@ -102,9 +67,12 @@ static int __init pvs_init(void)
 	ret = pvs_stats_init();
 	if (ret)
 		goto err_kobj;
-	ret = pvs_vm_init();
+	ret = pvs_features_init();
 	if (ret)
 		goto err_stats;
+	ret = pvs_vm_init();
+	if (ret)
+		goto err_features;
 	ret = pvs_hcall_init();
 	if (ret)
 		goto err_vm;
@@ -114,6 +82,8 @@ static int __init pvs_init(void)
 
 err_vm:
 	pvs_vm_exit();
+err_features:
+	pvs_features_exit();
 err_stats:
 	pvs_stats_exit();
 err_kobj:
@@ -125,6 +95,7 @@ static void __exit pvs_exit(void)
 {
 	pvs_hcall_exit();
 	pvs_vm_exit();
+	pvs_features_exit();
 	pvs_stats_exit();
 	kobject_put(pvs_kobj);
 	pr_info("unloaded\n");

@@ -7,9 +7,14 @@
 #include <linux/kobject.h>
 #include "pv_abi.h"
 
-/* main.c: features the operator has enabled and this build implements. */
-u32 pvs_offered_features(void);
+/* main.c: the sysfs root. */
 extern struct kobject *pvs_kobj;
+
+/* features.c: what the operator enabled, of what this build implements. */
+u32 pvs_offered_features(void);
+bool pvs_feature_on(unsigned int bit);
+int pvs_features_init(void);
+void pvs_features_exit(void);
 
 /* hcall.c: the KVM hook and the one place guest input is validated. */
 int pvs_hcall_init(void);
@@ -22,6 +27,7 @@ void pvs_vm_exit(void);
 int pvs_vcpu_attach(struct kvm_vcpu *vcpu, u64 gpa, struct page *page);
 int pvs_vcpu_detach(struct kvm_vcpu *vcpu);
 unsigned long pvs_vm_missed(void);
+void pvs_vm_publish_features(u32 features);
 unsigned int pvs_nr_vms(void);
 unsigned int pvs_nr_vcpus(void);
 void pvs_vm_show(struct seq_file *m);

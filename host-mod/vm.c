@@ -103,6 +103,22 @@ static void pvs_hdr_detach(struct pvs_vcpu *v)
 	WRITE_ONCE(h->generation, h->generation + 1);
 }
 
+/* A toggle changed what the host offers: tell every registered page. */
+void pvs_vm_publish_features(u32 features)
+{
+	struct pvscale_hdr *h;
+	struct pvs_vcpu *v;
+	int bkt;
+
+	spin_lock(&pvs_lock);
+	hash_for_each(pvs_vcpus, bkt, v, node) {
+		h = pvs_hdr(v);
+		WRITE_ONCE(h->host_features, features);
+		WRITE_ONCE(h->generation, h->generation + 1);
+	}
+	spin_unlock(&pvs_lock);
+}
+
 /* Unlink one registration; the caller holds pvs_lock and frees it. */
 static void pvs_vcpu_unlink(struct pvs_vcpu *v)
 {
