@@ -67,6 +67,23 @@ enum pvscale_hc {
 	 * again. -PVSCALE_ENOENT when nothing was registered.
 	 */
 	PVSCALE_HC_UNREGISTER	= PVSCALE_HC_BASE + 2,
+	/*
+	 * IPI(a0 = ICR low word, a1 = first APIC ID, a2 = bitmap words).
+	 * Sends the interrupt to every APIC ID set in the calling vCPU's
+	 * dest.bitmap[0 .. a2-1] (bit i = APIC ID a1 + i), through KVM's
+	 * local APIC emulation, in one exit (PVSCALE_F_IPI). The ICR word
+	 * must be a physical-destination, no-shorthand, edge fixed (vector
+	 * >= 32) or NMI interrupt. Returns the number of vCPUs it was
+	 * delivered to, or a negative error; IDs with no vCPU are skipped.
+	 */
+	PVSCALE_HC_IPI		= PVSCALE_HC_BASE + 3,
+	/*
+	 * FLUSH_TLB(a0 = first APIC ID, a1 = bitmap words). Every vCPU in
+	 * the calling vCPU's dest set has flushed its guest TLB, or will
+	 * before it next runs guest code, when this returns 0
+	 * (PVSCALE_F_TLB_HOSTFLUSH).
+	 */
+	PVSCALE_HC_FLUSH_TLB	= PVSCALE_HC_BASE + 4,
 };
 
 /* Errors are returned negated, as KVM does. */
@@ -80,6 +97,7 @@ enum pvscale_err {
 	PVSCALE_EEXIST		= 17,	/* this vCPU already registered */
 	PVSCALE_EINVAL		= 22,	/* bad argument or page header */
 	PVSCALE_EPROTO		= 71,	/* ABI major version mismatch */
+	PVSCALE_EOPNOTSUPP	= 95,	/* feature not offered (toggled off) */
 	PVSCALE_ENOSYS		= 1000,	/* unknown call; = KVM_ENOSYS */
 };
 
@@ -148,9 +166,18 @@ struct pvscale_tlb {
 	__u8  reserved[63];
 };
 
-/* 0x080: multicast IPI destination set (PVSCALE_F_IPI), 576 bytes */
-struct pvscale_ipi {
-	__u8  reserved[576];
+/*
+ * 0x080: destination set of PVSCALE_HC_IPI and PVSCALE_HC_FLUSH_TLB.
+ * [G] Written only by the vCPU that owns the page, with interrupts off,
+ * right before the hypercall; the host copies the words it is told to use
+ * once and never trusts them further.
+ */
+enum {
+	PVSCALE_DEST_WORDS	= 64,	/* 4096 APIC IDs from the first one */
+};
+struct pvscale_dest {
+	__u64 bitmap[PVSCALE_DEST_WORDS];
+	__u8  reserved[64];
 };
 
 /* 0x2c0: idle hints (PVSCALE_F_IDLE), host-written under a seqcount */
@@ -171,7 +198,7 @@ struct pvscale_prefault {
 struct pvscale_page {
 	struct pvscale_hdr	hdr;
 	struct pvscale_tlb	tlb;
-	struct pvscale_ipi	ipi;
+	struct pvscale_dest	dest;
 	struct pvscale_idle	idle;
 	struct pvscale_timer	timer;
 	struct pvscale_prefault	prefault;
@@ -186,7 +213,7 @@ struct pvscale_page {
 
 PVSCALE_ASSERT_OFFSET(hdr, 0x000);
 PVSCALE_ASSERT_OFFSET(tlb, 0x040);
-PVSCALE_ASSERT_OFFSET(ipi, 0x080);
+PVSCALE_ASSERT_OFFSET(dest, 0x080);
 PVSCALE_ASSERT_OFFSET(idle, 0x2c0);
 PVSCALE_ASSERT_OFFSET(timer, 0x300);
 PVSCALE_ASSERT_OFFSET(prefault, 0x340);

@@ -66,7 +66,7 @@ static bool test_section_offsets(void)
 {
 	EXPECT_EQ_U(PAGE_OFF(hdr), 0x000);
 	EXPECT_EQ_U(PAGE_OFF(tlb), 0x040);
-	EXPECT_EQ_U(PAGE_OFF(ipi), 0x080);
+	EXPECT_EQ_U(PAGE_OFF(dest), 0x080);
 	EXPECT_EQ_U(PAGE_OFF(idle), 0x2c0);
 	EXPECT_EQ_U(PAGE_OFF(timer), 0x300);
 	EXPECT_EQ_U(PAGE_OFF(prefault), 0x340);
@@ -79,7 +79,7 @@ static bool test_section_sizes(void)
 	struct pvscale_page p;
 
 	EXPECT_EQ_U(sizeof(p.tlb), 64);
-	EXPECT_EQ_U(sizeof(p.ipi), 576);
+	EXPECT_EQ_U(sizeof(p.dest), 576);
 	EXPECT_EQ_U(sizeof(p.idle), 64);
 	EXPECT_EQ_U(sizeof(p.timer), 64);
 	EXPECT_EQ_U(sizeof(p.prefault), 64);
@@ -95,7 +95,7 @@ static bool test_section_alignment(void)
 	} sec[] = {
 		{ "hdr", PAGE_OFF(hdr) },
 		{ "tlb", PAGE_OFF(tlb) },
-		{ "ipi", PAGE_OFF(ipi) },
+		{ "dest", PAGE_OFF(dest) },
 		{ "idle", PAGE_OFF(idle) },
 		{ "timer", PAGE_OFF(timer) },
 		{ "prefault", PAGE_OFF(prefault) },
