@@ -1,0 +1,405 @@
+# tests/vm/lib.sh: sourced by the scenarios inside L1 (busybox sh, root).
+#
+# Two kinds of bad news must never be confused:
+#  - a test ran and got a wrong answer: `not_ok`, a verdict, never retried;
+#  - the nested platform died under us (an L2 stopped answering without a
+#    kernel bug on its console): `platform_died`, no verdict, tests/vm/run
+#    retries the whole scenario.
+#
+# Results go to the verdict channel (L1's ttyS1, a file on the host) as
+# "ok NAME", "not ok NAME # reason", "ok NAME # SKIP reason" and "# ..."
+# comments; tests/vm/run numbers them and prefixes KVER/SCENARIO/.
+
+PVS_VERDICT=${PVS_VERDICT:-/dev/ttyS1}
+PVS_RUN=/run/pvscale
+L2_IMAGE=/l2/vmlinux
+L2_INITRD=/l2/initrd.cpio
+# Bounded waits. Timing on the emulated platform swings widely, so these
+# are generous; nothing asserts on how long anything took.
+L2_BOOT_TIMEOUT=${L2_BOOT_TIMEOUT:-240}
+L2_CMD_TIMEOUT=${L2_CMD_TIMEOUT:-180}
+L2_STOP_TIMEOUT=${L2_STOP_TIMEOUT:-60}
+# Boot with few console messages (each byte is a nested exit; pci=off
+# alone makes ACPI print ~100 error lines); init-l2 raises the level once
+# up so warnings show, and a panic always prints.
+# noxsave: QEMU 7.2 TCG does not intercept XSETBV for SVM guests, so an L2
+# using XSAVE WARNs "XSAVE consistency problem" in fpu__init_system_xstate
+# and then runs with XSAVE off anyway; on Debian 6.1 that WARN comes after
+# panic_on_warn is parsed and kills every L2 at boot. Starting with XSAVE
+# off is the same end state without the WARN.
+L2_APPEND=${L2_APPEND:-"pci=off noxsave loglevel=3 console=ttyS0 panic=-1 panic_on_warn=1 oops=panic"}
+
+mkdir -p "$PVS_RUN"
+
+# ---- verdict channel -------------------------------------------------
+
+verdict() {
+	printf '%s\n' "$*" >>"$PVS_VERDICT"
+}
+
+diag() {
+	verdict "# $*"
+}
+
+# diag_lines PREFIX < text: every line as a comment, at most 40.
+diag_lines() {
+	head -n 40 | while IFS= read -r l; do verdict "# $1$l"; done
+}
+
+ok() {
+	verdict "ok $1"
+}
+
+# not_ok NAME REASON
+not_ok() {
+	echo 1 >"$PVS_RUN/failed"
+	verdict "not ok $1 # $(printf '%s' "$2" | tr '\n#' ' _' | head -c 300)"
+}
+
+# skip NAME REASON
+skip() {
+	verdict "ok $1 # SKIP $2"
+}
+
+# check NAME CMD...: ok when CMD exits 0; its output becomes the reason.
+check() {
+	local _n=$1 _o
+	shift
+	if _o=$("$@" 2>&1); then
+		ok "$_n"
+	else
+		not_ok "$_n" "'$*' failed (status $?): $_o"
+	fi
+}
+
+# check_fails NAME CMD...: ok when CMD exits non-zero.
+check_fails() {
+	local _n=$1 _o
+	shift
+	if _o=$("$@" 2>&1); then
+		not_ok "$_n" "'$*' succeeded but must fail: $_o"
+	else
+		ok "$_n"
+	fi
+}
+
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected '$2', got '$3'"
+	fi
+}
+
+# check_match NAME ERE TEXT: ok when TEXT matches the extended regex.
+check_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+		ok "$1"
+	else
+		not_ok "$1" "'$3' does not match /$2/"
+	fi
+}
+
+# ---- ending a scenario early -----------------------------------------
+
+# Stop the scenario shell (PVS_MAIN, set by init-l1) even from inside a
+# command substitution, where `exit` would only leave the subshell.
+abort_scenario() {
+	kill -TERM "$PVS_MAIN" 2>/dev/null
+	exit 1
+}
+
+# platform_died REASON: no verdict; tests/vm/run retries the scenario.
+platform_died() {
+	printf '%s\n' "$*" >"$PVS_RUN/platform-died"
+	diag "platform died: $*"
+	abort_scenario
+}
+
+# ---- L2 guests --------------------------------------------------------
+
+_l2dir() {
+	echo "/run/l2-$1"
+}
+
+_l2_alive() {
+	local _p
+	_p=$(cat "$(_l2dir "$1")/pid" 2>/dev/null) && [ -n "$_p" ] &&
+		kill -0 "$_p" 2>/dev/null &&
+		# A zombie still answers kill -0 until reaped.
+		! grep -q '^State:.*Z' "/proc/$_p/status" 2>/dev/null
+}
+
+_l2_readies() {
+	grep -c '^@@READY ' "$(_l2dir "$1")/ctl.log" 2>/dev/null
+}
+
+# l2_dead ID WHAT: an L2 stopped answering. A kernel bug on its console is
+# a real failure (verdict, no retry); silence is the platform's doing.
+l2_dead() {
+	local _d _bugs
+	_d=$(_l2dir "$1")
+	_bugs=$(dmesg-bugs "$_d/console" 2>/dev/null)
+	diag "L2 $1 $2; last console lines:"
+	tail -n 40 "$_d/console" 2>/dev/null | diag_lines "l2-$1: "
+	if [ -n "$_bugs" ]; then
+		not_ok "l2-$1-kernel-ok" "L2 $1 $2 after a kernel bug: $(echo "$_bugs" | head -n 1)"
+		echo "$_bugs" | diag_lines "l2-$1 bug: "
+		echo "L2 $1 kernel bug" >"$PVS_RUN/aborted"
+		abort_scenario
+	fi
+	platform_died "L2 $1 $2"
+}
+
+# l2_start [--reboot] ID SMP [extra qemu args...]
+# Boot an L2 and wait until its command loop answers. With --reboot, a
+# reboot inside the guest restarts it in the same QEMU process (no
+# -no-reboot); l2_reboot waits for it to come back.
+l2_start() {
+	local _noreboot=-no-reboot _id _smp _d
+	if [ "$1" = --reboot ]; then
+		_noreboot=
+		shift
+	fi
+	_id=$1 _smp=$2
+	shift 2
+	_d=$(_l2dir "$_id")
+	rm -rf "$_d"
+	mkdir -p "$_d"
+	mkfifo "$_d/ctl.in" "$_d/ctl.out"
+	: >"$_d/ctl.log"
+	: >"$_d/console"
+	echo 0 >"$_d/seq"
+	# Collect every answer in one log; QEMU holds the FIFO open
+	# read-write, so this cat ends only when QEMU exits.
+	cat "$_d/ctl.out" >>"$_d/ctl.log" &
+	diag "starting L2 $_id: $_smp vCPUs $*"
+	# The console goes live to L1's ttyS2 (a file on the host, kept with
+	# the logs) and to a local copy that l2_dead inspects.
+	qemu-system-x86_64 -enable-kvm -cpu host -machine q35 \
+		-smp "$_smp" -m 256 -nodefaults -display none $_noreboot \
+		-chardev "file,id=con,path=/dev/ttyS2,logfile=$_d/console,logappend=on" \
+		-serial chardev:con \
+		-chardev "pipe,id=ctl,path=$_d/ctl" -serial chardev:ctl \
+		-kernel "$L2_IMAGE" -initrd "$L2_INITRD" \
+		-append "$L2_APPEND" "$@" \
+		</dev/null >"$_d/qemu.log" 2>&1 &
+	echo $! >"$_d/pid"
+	_l2_wait_ready "$_id" 1 "boot"
+}
+
+# _l2_wait_ready ID N WHAT: wait until ID announced its Nth boot.
+_l2_wait_ready() {
+	local _t=0
+	while [ "$(_l2_readies "$1")" -lt "$2" ]; do
+		if ! _l2_alive "$1"; then
+			sed 's/^/qemu: /' "$(_l2dir "$1")/qemu.log" | diag_lines "l2-$1 "
+			l2_dead "$1" "exited during $3"
+		fi
+		if [ "$_t" -ge $((L2_BOOT_TIMEOUT * 2)) ]; then
+			l2_dead "$1" "did not answer within ${L2_BOOT_TIMEOUT}s of $3"
+		fi
+		sleep 0.5
+		_t=$((_t + 1))
+	done
+	diag "L2 $1 up ($3, after ~$((_t / 2))s)"
+}
+
+# _l2_send ID LINE: hand one line to the L2's control port.
+_l2_send() {
+	# The open blocks if QEMU went away; bound it.
+	timeout 20 sh -c 'printf "%s\n" "$1" >"$2"' sh "$2" "$(_l2dir "$1")/ctl.in" ||
+		l2_dead "$1" "stopped reading its control port"
+}
+
+# l2_cmd ID COMMAND...: run COMMAND in L2 with sh; print its output (stdout
+# and stderr) and return its exit status. An L2 that does not answer
+# within L2_CMD_TIMEOUT ends the scenario (l2_dead).
+l2_cmd() {
+	local _id=$1 _d _seq _boots _t
+	shift
+	_d=$(_l2dir "$_id")
+	_seq=$(($(cat "$_d/seq") + 1))
+	echo "$_seq" >"$_d/seq"
+	_boots=$(_l2_readies "$_id")
+	_l2_alive "$_id" || l2_dead "$_id" "is gone"
+	_l2_send "$_id" "$_seq $*"
+	_t=0
+	while ! grep -q "@@END $_seq " "$_d/ctl.log"; do
+		_l2_alive "$_id" || l2_dead "$_id" "exited while running '$*'"
+		[ "$(_l2_readies "$_id")" -eq "$_boots" ] ||
+			l2_dead "$_id" "rebooted while running '$*'"
+		[ "$_t" -lt $((L2_CMD_TIMEOUT * 5)) ] ||
+			l2_dead "$_id" "did not answer '$*' within ${L2_CMD_TIMEOUT}s"
+		sleep 0.2
+		_t=$((_t + 1))
+	done
+	awk -v s="$_seq" '
+		$0 == "@@BEGIN " s { on = 1; next }
+		on && (i = index($0, "@@END " s " ")) {
+			if (i > 1) out[++n] = substr($0, 1, i - 1)
+			rc = substr($0, i + length("@@END " s " ")) + 0
+			while (n > 0 && out[n] == "") n--
+			for (j = 1; j <= n; j++) print out[j]
+			exit rc
+		}
+		on { out[++n] = $0 }
+	' "$_d/ctl.log"
+}
+
+# l2_reboot ID: reboot the guest in place (it must have been started with
+# l2_start --reboot) and wait for its command loop to come back.
+l2_reboot() {
+	local _d _boots _seq
+	_d=$(_l2dir "$1")
+	_boots=$(_l2_readies "$1")
+	_seq=$(($(cat "$_d/seq") + 1))
+	echo "$_seq" >"$_d/seq"
+	diag "rebooting L2 $1"
+	# reboot -f: straight to reboot(2) (reboot notifiers, device
+	# shutdown), as `reboot` would ask init, and our init is a loop.
+	_l2_send "$1" "$_seq reboot -f"
+	_l2_wait_ready "$1" $((_boots + 1)) "reboot"
+}
+
+# l2_stop ID: power the guest off and reap its QEMU.
+l2_stop() {
+	local _d _p _seq _t
+	_d=$(_l2dir "$1")
+	_p=$(cat "$_d/pid" 2>/dev/null) || return 0
+	if _l2_alive "$1"; then
+		_seq=$(($(cat "$_d/seq") + 1))
+		echo "$_seq" >"$_d/seq"
+		timeout 20 sh -c 'printf "%s poweroff -f\n" "$1" >"$2"' sh "$_seq" "$_d/ctl.in"
+	fi
+	_t=0
+	while _l2_alive "$1" && [ "$_t" -lt $((L2_STOP_TIMEOUT * 2)) ]; do
+		sleep 0.5
+		_t=$((_t + 1))
+	done
+	if _l2_alive "$1"; then
+		diag "L2 $1 ignored poweroff; killing it"
+		kill -9 "$_p" 2>/dev/null
+	fi
+	wait "$_p" 2>/dev/null
+	rm -f "$_d/pid"
+	diag "L2 $1 stopped"
+}
+
+# l2_stop_all: used by init-l1 once the scenario has ended, however.
+l2_stop_all() {
+	local _f _p
+	for _f in /run/l2-*/pid; do
+		[ -e "$_f" ] || continue
+		_p=$(cat "$_f")
+		kill -9 "$_p" 2>/dev/null
+		rm -f "$_f"
+	done
+}
+
+# ---- kernel logs ------------------------------------------------------
+
+# dmesg_clean NAME [ID]: ok when the kernel log of L1 (or of L2 ID) has
+# no WARNING/BUG/Oops/... (see dmesg-bugs).
+dmesg_clean() {
+	local _bugs
+	if [ -n "$2" ]; then
+		_bugs=$(l2_cmd "$2" 'dmesg | dmesg-bugs')
+	else
+		_bugs=$(dmesg | dmesg-bugs)
+	fi
+	if [ -z "$_bugs" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "$(echo "$_bugs" | head -n 1)"
+		echo "$_bugs" | diag_lines "  "
+	fi
+}
+
+# ---- modules ----------------------------------------------------------
+
+HOST_KO=/pvscale_host.ko
+GUEST_KO=/pvscale_guest.ko
+HOST_SYSFS=/sys/kernel/pvscale_host
+HOST_DEBUGFS=/sys/kernel/debug/pvscale_host
+
+# need_file NAME PATH: a scenario that cannot run without PATH reports one
+# failure and ends (with a verdict: retrying would not make it appear).
+need_file() {
+	if [ ! -e "$2" ]; then
+		not_ok "$1" "$2 is not in the image (did 'make modules'/'make kvmtest' fail?)"
+		exit 0
+	fi
+}
+
+host_insmod() {
+	insmod "$HOST_KO" "$@"
+}
+
+host_rmmod() {
+	rmmod pvscale_host
+}
+
+# host_attr NAME: one host sysfs attribute (stats/... allowed).
+host_attr() {
+	cat "$HOST_SYSFS/$1" 2>&1
+}
+
+# kmsg_mark [ID]: put a unique marker into the kernel log of L1 (or of L2
+# ID) and print it; dmesg_since MARK [ID] prints what came after it.
+kmsg_mark() {
+	local _m
+	_m="pvscale-test-mark-$(cat /proc/sys/kernel/random/uuid | cut -c1-8)"
+	if [ -n "$1" ]; then
+		l2_cmd "$1" "echo $_m >/dev/kmsg" >/dev/null
+	else
+		echo "$_m" >/dev/kmsg
+	fi
+	echo "$_m"
+}
+
+dmesg_since() {
+	if [ -n "$2" ]; then
+		l2_cmd "$2" "dmesg | sed -n '/$1\$/,\$p' | sed 1d"
+	else
+		dmesg | sed -n "/$1\$/,\$p" | sed 1d
+	fi
+}
+
+# hex_eq A B: the same number, however each side spells its hex.
+hex_eq() {
+	case $1 in *[!0-9a-fA-Fx]*|'') return 1 ;; esac
+	case $2 in *[!0-9a-fA-Fx]*|'') return 1 ;; esac
+	[ $(($1)) -eq $(($2)) ]
+}
+
+# check_hex_eq NAME EXPECTED ACTUAL
+check_hex_eq() {
+	if hex_eq "$2" "$3"; then
+		ok "$1"
+	else
+		not_ok "$1" "expected $2, got '$3'"
+	fi
+}
+
+# l2_pid ID: the L2's QEMU pid, which the host module reports as pid=.
+l2_pid() {
+	cat "$(_l2dir "$1")/pid"
+}
+
+# registrations [PID]: the host's registration table, only PID's lines.
+registrations() {
+	if [ -n "$1" ]; then
+		grep "^pid=$1 " "$HOST_DEBUGFS/registrations"
+	else
+		cat "$HOST_DEBUGFS/registrations"
+	fi
+}
+
+GUEST_SYSFS=/sys/kernel/pvscale_guest
+
+# guest_attr ID NAME: one guest sysfs attribute of L2 ID.
+guest_attr() {
+	l2_cmd "$1" "cat $GUEST_SYSFS/$2"
+}
