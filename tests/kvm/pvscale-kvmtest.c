@@ -1,0 +1,1617 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvscale-kvmtest: hostile guest input against pvscale_host, driven through
+ * /dev/kvm directly in the style of the KVM selftests
+ * (tools/testing/selftests/kvm/x86_64/kvm_pv_test.c).
+ *
+ *   pvscale-kvmtest                  pvscale_host must be loaded
+ *   pvscale-kvmtest --expect-absent  pvscale_host must not be loaded: every
+ *                                    private hypercall gets -PVSCALE_ENOSYS
+ *
+ * Run as root on an AMD (SVM) host with kvm_amd. Output is KTAP; the exit
+ * status is 0 only when every test passed. Nothing else may create or
+ * destroy pvscale registrations meanwhile: the sysfs counters are compared
+ * exactly.
+ *
+ * This program plays the guest. Its "guest code" is one stub, VMMCALL and
+ * then an instruction that exits to userspace; a hypercall is KVM_SET_REGS
+ * (RAX = number, RBX = argument, RIP = stub), one KVM_RUN, KVM_GET_REGS,
+ * and the result is RAX. The page "the guest" registers is written and
+ * inspected through the userspace mapping of guest RAM.
+ *
+ * Guest-physical memory of every VM:
+ *   slot 0  RAM, 0 .. 2 MiB, filled with HLT (0xf4) so that a stray jump
+ *           stops at an unexpected RIP instead of running on
+ *             0x1000   CPL 0 stub: vmmcall; hlt
+ *             0x1010   CPL 3 stub: vmmcall; out 0xe9, al
+ *             0x2000   long mode page tables: PML4, PDPT, PD (2 MiB page)
+ *             0x10000  pvscale pages A, B, C, D, one per 4 KiB
+ *   slot 1  read-only RAM (KVM_MEM_READONLY), 2 MiB .. +64 KiB
+ *   slot 2  spare RAM, 3 MiB .. +64 KiB, that userspace never touches
+ *   nothing else is backed: 1 GiB and 0xfee00000 (no in-kernel irqchip, so
+ *   no APIC access page) are holes, as is everything from 4 GiB up.
+ *
+ * vCPUs run in one of three modes, set with KVM_SET_SREGS alone (no GDT is
+ * needed as long as no segment register is reloaded, and none is):
+ *   real mode (CPL 0), exits with HLT (no irqchip: KVM_EXIT_HLT);
+ *   64-bit long mode (CPL 0), identity-mapped, exits with HLT;
+ *   32-bit protected mode at CPL 3 with IOPL 3, exits with OUT because HLT
+ *   would fault there.
+ *
+ * 32-bit results: outside 64-bit mode, KVM truncates the hypercall number
+ * and arguments to 32 bits and the result too (RAX = (u32)ret). Results are
+ * therefore sign-extended from 32 bits in real and protected mode, so that
+ * -PVSCALE_EINVAL compares as -22, and a PROBE result there carries only
+ * the 32 feature bits (the version is in bits 62..32). Only long mode sees
+ * full 64-bit results and can pass a GPA at or above 4 GiB.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/kvm.h>
+#include <linux/kvm_para.h>
+
+#include "pv_abi.h"
+
+#define SYSFS_DIR	"/sys/kernel/pvscale_host"
+#define TIME_LIMIT	60	/* seconds for the whole run */
+
+#define PAGE		0x1000ULL
+#define RAM_SIZE	0x200000ULL
+#define RO_GPA		0x200000ULL
+#define RO_SIZE		0x10000ULL
+#define SPARE_GPA	0x300000ULL
+#define SPARE_SIZE	0x10000ULL
+#define SLOT_RAM	0
+#define SLOT_RO		1
+#define SLOT_SPARE	2
+
+#define STUB_GPA	0x1000ULL	/* vmmcall; hlt */
+#define STUB_END	(STUB_GPA + 4)	/* RIP at KVM_EXIT_HLT */
+#define USER_STUB_GPA	0x1010ULL	/* vmmcall; out DONE_PORT, al */
+#define DONE_PORT	0xe9
+#define PML4_GPA	0x2000ULL
+#define PDPT_GPA	0x3000ULL
+#define PD_GPA		0x4000ULL
+#define PAGE_A		0x10000ULL
+#define PAGE_B		0x11000ULL
+#define PAGE_C		0x12000ULL
+#define PAGE_D		0x13000ULL
+#define LAST_RAM_PAGE	(RAM_SIZE - PAGE)
+#define UNBACKED_1G	0x40000000ULL
+#define UNBACKED_APIC	0xfee00000ULL
+#define UNBACKED_4G	0x100000000ULL
+
+#define HLT_BYTE	0xf4
+#define RFLAGS_FIXED	0x2ULL		/* bit 1 is always set */
+#define RFLAGS_IOPL3	0x3000ULL
+#define CR0_PE		(1ULL << 0)
+#define CR0_NE		(1ULL << 5)
+#define CR0_PG		(1ULL << 31)
+#define CR4_PAE		(1ULL << 5)
+#define EFER_LME	(1ULL << 8)
+#define EFER_LMA	(1ULL << 10)
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_PS		(1ULL << 7)
+
+/* Filled into [H] fields before REGISTER: a field the host forgets shows. */
+#define POISON16	0xdeadU
+#define POISON32	0xdeadbeefU
+#define POISON64	0xdeadbeefdeadbeefULL
+
+enum mode { MODE_REAL, MODE_LONG, MODE_USER };
+
+enum { REASON_MAX = 512 };
+
+struct vcpu {
+	int fd;
+	int id;			/* KVM vcpu_id, deliberately not the index */
+	enum mode mode;
+	struct kvm_run *run;
+	__u64 rax;		/* raw RAX after the last hypercall */
+	char broken[REASON_MAX]; /* why this vCPU cannot be used, or "" */
+};
+
+enum { MAX_VCPUS = 4 };
+
+struct vm {
+	int fd;
+	__u8 *ram, *ro, *spare;
+	int nr_vcpus;
+	struct vcpu vcpu[MAX_VCPUS];
+};
+
+struct stats {
+	long long nr_vcpus, nr_vms, rejected, vm_destroyed;
+};
+
+/* The main VM most tests share; its vCPUs, by index. */
+enum { VA, VB, VLONG, VUSER };
+static const struct {
+	int id;
+	enum mode mode;
+} main_vcpus[] = {
+	[VA] = { 3, MODE_REAL },
+	[VB] = { 5, MODE_REAL },
+	[VLONG] = { 7, MODE_LONG },
+	[VUSER] = { 9, MODE_USER },
+};
+
+static int kvm_fd = -1;
+static size_t run_size;
+static struct kvm_cpuid2 *cpuid;
+static unsigned int maxphyaddr;	/* the guest's, from CPUID 0x80000008 */
+static struct vm vm = { .fd = -1 };
+static struct stats base;	/* counters before this program's first VM */
+static __u32 features;		/* offered, as PROBE told */
+static long long rejected_before;
+
+static char why[REASON_MAX];	/* why the running test failed */
+
+static bool __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Like fail(), keeping the reason a helper gave after ": ". */
+static bool __attribute__((format(printf, 1, 2))) fail_more(const char *fmt, ...)
+{
+	char inner[REASON_MAX];
+	va_list ap;
+
+	memcpy(inner, why, sizeof(inner));
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	strncat(why, ": ", sizeof(why) - strlen(why) - 1);
+	strncat(why, inner, sizeof(why) - strlen(why) - 1);
+	return false;
+}
+
+static void __attribute__((format(printf, 1, 2))) diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "Bail out! timed out: a vCPU or the host hangs\n";
+
+	(void)sig;
+	/* Exit non-zero whether or not the message got out. */
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+/* ---- sysfs ---------------------------------------------------------- */
+
+static bool read_attr(const char *name, long long *val)
+{
+	char path[128], buf[64], *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), SYSFS_DIR "/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return fail("%s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return fail("%s: cannot read", path);
+	buf[n] = '\0';
+	errno = 0;
+	*val = strtoll(buf, &end, 0);
+	if (errno || end == buf || (*end && *end != '\n'))
+		return fail("%s: not a number: \"%s\"", path, buf);
+	return true;
+}
+
+static bool read_stats(struct stats *s)
+{
+	return read_attr("nr_vcpus", &s->nr_vcpus) &&
+	       read_attr("nr_vms", &s->nr_vms) &&
+	       read_attr("stats/rejected", &s->rejected) &&
+	       read_attr("stats/vm_destroyed", &s->vm_destroyed);
+}
+
+static bool expect_nr_vcpus(long long want)
+{
+	long long n;
+
+	if (!read_attr("nr_vcpus", &n))
+		return false;
+	if (n != want)
+		return fail("nr_vcpus = %lld, want %lld", n, want);
+	return true;
+}
+
+/* VM teardown is synchronous in KVM, but allow the host some slack. */
+static bool wait_counts(long long nr_vcpus, long long nr_vms)
+{
+	double deadline = now() + 5;
+	struct stats s;
+
+	for (;;) {
+		if (!read_stats(&s))
+			return false;
+		if (s.nr_vcpus == nr_vcpus && s.nr_vms == nr_vms)
+			return true;
+		if (now() > deadline)
+			return fail("after 5 s: nr_vcpus = %lld, nr_vms = %lld, want %lld, %lld",
+				    s.nr_vcpus, s.nr_vms, nr_vcpus, nr_vms);
+		usleep(10000);
+	}
+}
+
+/* ---- KVM plumbing --------------------------------------------------- */
+
+static bool kvm_open(void)
+{
+	int n, ret;
+
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0)
+		return fail("/dev/kvm: %s", strerror(errno));
+	ret = ioctl(kvm_fd, KVM_GET_API_VERSION, NULL);
+	if (ret != KVM_API_VERSION)
+		return fail("KVM API version %d, want %d", ret, KVM_API_VERSION);
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0)
+		return fail("no KVM_CAP_READONLY_MEM");
+	ret = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (ret <= 0)
+		return fail("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	run_size = ret;
+
+	/* EFER.LME needs CPUID.LM in the guest: give vCPUs the host's CPUID. */
+	for (n = 64; ; n *= 2) {
+		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			return fail("out of memory");
+		cpuid->nent = n;
+		if (!ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+			break;
+		free(cpuid);
+		cpuid = NULL;
+		if (errno != E2BIG || n >= 4096)
+			return fail("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+	}
+	maxphyaddr = 36;	/* KVM's default without the leaf */
+	for (n = 0; n < (int)cpuid->nent; n++) {
+		if (cpuid->entries[n].function == 0x80000008)
+			maxphyaddr = cpuid->entries[n].eax & 0xff;
+	}
+	if (maxphyaddr < 33 || maxphyaddr > 52)
+		return fail("implausible guest MAXPHYADDR %u", maxphyaddr);
+	return true;
+}
+
+static void seg(struct kvm_segment *s, __u16 sel, __u8 type, __u8 dpl,
+		bool code64)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->type = type;
+	s->present = 1;
+	s->dpl = dpl;
+	s->s = 1;
+	s->g = 1;
+	s->l = code64;
+	s->db = !code64;
+}
+
+/* Put @v in its mode, from whatever state it is in (also after a reset). */
+static bool vcpu_set_mode(struct vcpu *v)
+{
+	struct kvm_sregs sr;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sr))
+		return fail("vCPU %d KVM_GET_SREGS: %s", v->id, strerror(errno));
+	switch (v->mode) {
+	case MODE_REAL:
+		/* Reset state is real mode; only move CS from F000:FFF0. */
+		sr.cs.base = 0;
+		sr.cs.selector = 0;
+		break;
+	case MODE_LONG:
+		/* As the KVM selftests' vcpu_init_sregs() does. */
+		seg(&sr.cs, 0x08, 0xb, 0, true);
+		seg(&sr.ds, 0x10, 0x3, 0, false);
+		sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
+		sr.tr.selector = 0x18;
+		sr.tr.base = 0;
+		sr.tr.limit = 0x67;
+		sr.tr.type = 11;	/* busy 64-bit TSS */
+		sr.tr.present = 1;
+		sr.tr.s = 0;
+		sr.cr0 = CR0_PE | CR0_NE | CR0_PG;
+		sr.cr4 = CR4_PAE;
+		sr.cr3 = PML4_GPA;
+		sr.efer = EFER_LME | EFER_LMA;
+		break;
+	case MODE_USER:
+		/* Flat 32-bit ring 3: KVM takes the CPL from SS.DPL. */
+		seg(&sr.cs, 0x1b, 0xb, 3, false);
+		seg(&sr.ss, 0x23, 0x3, 3, false);
+		sr.ds = sr.es = sr.fs = sr.gs = sr.ss;
+		sr.tr.selector = 0x18;
+		sr.tr.base = 0;
+		sr.tr.limit = 0x67;
+		sr.tr.type = 11;	/* busy 32-bit TSS */
+		sr.tr.present = 1;
+		sr.tr.s = 0;
+		sr.cr0 = CR0_PE | CR0_NE;
+		sr.cr4 = 0;
+		sr.efer = 0;
+		break;
+	}
+	if (ioctl(v->fd, KVM_SET_SREGS, &sr))
+		return fail("vCPU %d KVM_SET_SREGS: %s", v->id, strerror(errno));
+	return true;
+}
+
+static bool set_slot(struct vm *m, __u32 slot, __u32 flags, __u64 gpa,
+		     __u64 size, void *mem)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)mem,
+	};
+
+	if (ioctl(m->fd, KVM_SET_USER_MEMORY_REGION, &r))
+		return fail("memslot %u at %#llx: %s", slot,
+			    (unsigned long long)gpa, strerror(errno));
+	return true;
+}
+
+static void *map_anon(__u64 size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void write_guest_code(struct vm *m)
+{
+	static const __u8 stub[] = { 0x0f, 0x01, 0xd9, 0xf4 };
+	static const __u8 user_stub[] = { 0x0f, 0x01, 0xd9, 0xe6, DONE_PORT };
+	__u64 *pml4 = (__u64 *)(m->ram + PML4_GPA);
+	__u64 *pdpt = (__u64 *)(m->ram + PDPT_GPA);
+	__u64 *pd = (__u64 *)(m->ram + PD_GPA);
+
+	memset(m->ram, HLT_BYTE, RAM_SIZE);
+	memcpy(m->ram + STUB_GPA, stub, sizeof(stub));
+	memcpy(m->ram + USER_STUB_GPA, user_stub, sizeof(user_stub));
+	memset(m->ram + PML4_GPA, 0, 3 * PAGE);
+	pml4[0] = PDPT_GPA | PTE_P | PTE_RW;
+	pdpt[0] = PD_GPA | PTE_P | PTE_RW;
+	pd[0] = 0 | PTE_P | PTE_RW | PTE_PS;
+}
+
+static void vm_destroy(struct vm *m)
+{
+	int i;
+
+	for (i = 0; i < m->nr_vcpus; i++) {
+		if (m->vcpu[i].run)
+			munmap(m->vcpu[i].run, run_size);
+		if (m->vcpu[i].fd >= 0)
+			close(m->vcpu[i].fd);
+	}
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->ram)
+		munmap(m->ram, RAM_SIZE);
+	if (m->ro)
+		munmap(m->ro, RO_SIZE);
+	if (m->spare)
+		munmap(m->spare, SPARE_SIZE);
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+}
+
+/*
+ * A VM with the memory layout above and @n vCPUs. A vCPU whose mode cannot
+ * be set is kept but marked broken (its tests fail with the reason); any
+ * other error fails the whole VM.
+ */
+static bool vm_create(struct vm *m, int n, const int *ids,
+		      const enum mode *modes)
+{
+	int i;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (m->fd < 0)
+		return fail("KVM_CREATE_VM: %s", strerror(errno));
+	m->ram = map_anon(RAM_SIZE);
+	m->ro = map_anon(RO_SIZE);
+	m->spare = map_anon(SPARE_SIZE);
+	if (!m->ram || !m->ro || !m->spare)
+		return fail("mmap guest memory: %s", strerror(errno));
+	/* Keep untouched spare pages non-resident: no THP around them. */
+	if (madvise(m->spare, SPARE_SIZE, MADV_NOHUGEPAGE))
+		return fail("madvise: %s", strerror(errno));
+	write_guest_code(m);
+	if (!set_slot(m, SLOT_RAM, 0, 0, RAM_SIZE, m->ram) ||
+	    !set_slot(m, SLOT_RO, KVM_MEM_READONLY, RO_GPA, RO_SIZE, m->ro) ||
+	    !set_slot(m, SLOT_SPARE, 0, SPARE_GPA, SPARE_SIZE, m->spare))
+		return false;
+
+	for (i = 0; i < n; i++) {
+		struct vcpu *v = &m->vcpu[i];
+
+		v->id = ids[i];
+		v->mode = modes[i];
+		v->fd = ioctl(m->fd, KVM_CREATE_VCPU, v->id);
+		m->nr_vcpus = i + 1;
+		if (v->fd < 0)
+			return fail("KVM_CREATE_VCPU %d: %s", v->id,
+				    strerror(errno));
+		v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			return fail("mmap kvm_run: %s", strerror(errno));
+		}
+		if (ioctl(v->fd, KVM_SET_CPUID2, cpuid))
+			return fail("vCPU %d KVM_SET_CPUID2: %s", v->id,
+				    strerror(errno));
+		if (!vcpu_set_mode(v)) {
+			memcpy(v->broken, why, sizeof(v->broken));
+			diag("vCPU %d unusable: %s", v->id, why);
+		}
+	}
+	return true;
+}
+
+/* ---- hypercalls ----------------------------------------------------- */
+
+static const char *hc_name(__u64 nr)
+{
+	switch (nr) {
+	case PVSCALE_HC_PROBE:
+		return "PROBE";
+	case PVSCALE_HC_REGISTER:
+		return "REGISTER";
+	case PVSCALE_HC_UNREGISTER:
+		return "UNREGISTER";
+	default:
+		return "hypercall";
+	}
+}
+
+/* The exit right after the VMMCALL: HLT at CPL 0, OUT at CPL 3. */
+static bool expected_exit(const struct vcpu *v, const struct kvm_regs *regs)
+{
+	const struct kvm_run *run = v->run;
+
+	if (v->mode == MODE_USER)
+		return run->exit_reason == KVM_EXIT_IO &&
+		       run->io.direction == KVM_EXIT_IO_OUT &&
+		       run->io.port == DONE_PORT;
+	return run->exit_reason == KVM_EXIT_HLT && regs->rip == STUB_END;
+}
+
+static bool stopped_after_call(struct vcpu *v, const struct kvm_regs *regs)
+{
+	struct kvm_run *run = v->run;
+	char reason[REASON_MAX];
+
+	if (expected_exit(v, regs))
+		return true;
+
+	if (run->exit_reason == KVM_EXIT_FAIL_ENTRY)
+		fail("vCPU %d: VM entry failed, hardware reason %#llx",
+		     v->id, (unsigned long long)
+		     run->fail_entry.hardware_entry_failure_reason);
+	else if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
+		fail("vCPU %d: KVM internal error, suberror %u, at rip %#llx",
+		     v->id, run->internal.suberror,
+		     (unsigned long long)regs->rip);
+	else
+		fail("vCPU %d: unexpected exit %u at rip %#llx",
+		     v->id, run->exit_reason, (unsigned long long)regs->rip);
+	/* Start the next test from a known state; KVM may have reset it. */
+	memcpy(reason, why, sizeof(reason));
+	if (!vcpu_set_mode(v))
+		memcpy(v->broken, why, sizeof(v->broken));
+	memcpy(why, reason, sizeof(why));
+	return false;
+}
+
+/*
+ * Issue hypercall @nr(@a0) on @v. On success *ret is the result as the
+ * guest's mode sees it: 64 bits in long mode, else RAX sign-extended from
+ * 32 bits (see the top of the file); the raw RAX is kept in v->rax.
+ */
+static bool hypercall(struct vcpu *v, __u64 nr, __u64 a0, long long *ret)
+{
+	bool user = v->mode == MODE_USER;
+	struct kvm_regs regs = {
+		.rax = nr,
+		.rbx = a0,
+		.rip = user ? USER_STUB_GPA : STUB_GPA,
+		.rflags = RFLAGS_FIXED | (user ? RFLAGS_IOPL3 : 0),
+	};
+
+	if (v->broken[0])
+		return fail("vCPU %d unusable: %s", v->id, v->broken);
+	if (ioctl(v->fd, KVM_SET_REGS, &regs))
+		return fail("vCPU %d KVM_SET_REGS: %s", v->id, strerror(errno));
+	if (ioctl(v->fd, KVM_RUN, NULL))
+		return fail("vCPU %d KVM_RUN: %s", v->id, strerror(errno));
+	if (ioctl(v->fd, KVM_GET_REGS, &regs))
+		return fail("vCPU %d KVM_GET_REGS: %s", v->id, strerror(errno));
+	if (!stopped_after_call(v, &regs))
+		return false;
+	v->rax = regs.rax;
+	if (v->mode == MODE_LONG)
+		*ret = (long long)regs.rax;
+	else
+		*ret = (__s32)(__u32)regs.rax;
+	return true;
+}
+
+static bool expect_hc(struct vcpu *v, __u64 nr, __u64 a0, long long want)
+{
+	long long ret;
+
+	if (!hypercall(v, nr, a0, &ret))
+		return false;
+	if (ret != want)
+		return fail("vCPU %d %s (nr %#llx, a0 %#llx) = %lld, want %lld",
+			    v->id, hc_name(nr), (unsigned long long)nr,
+			    (unsigned long long)a0, ret, want);
+	return true;
+}
+
+static bool do_register(struct vcpu *v, __u64 gpa, long long want)
+{
+	return expect_hc(v, PVSCALE_HC_REGISTER, gpa, want);
+}
+
+static bool do_unregister(struct vcpu *v, long long want)
+{
+	return expect_hc(v, PVSCALE_HC_UNREGISTER, 0, want);
+}
+
+/* UNREGISTER @v whatever it has, keeping the reason of a failure. */
+static void unregister_quietly(struct vcpu *v)
+{
+	char keep[REASON_MAX];
+	long long ret;
+
+	memcpy(keep, why, sizeof(keep));
+	hypercall(v, PVSCALE_HC_UNREGISTER, 0, &ret);
+	memcpy(why, keep, sizeof(why));
+}
+
+/* Drop whatever an earlier, failed test left registered on the main VM. */
+static void unregister_all(void)
+{
+	int i;
+
+	for (i = 0; i < vm.nr_vcpus; i++) {
+		if (vm.vcpu[i].mode != MODE_USER)
+			unregister_quietly(&vm.vcpu[i]);
+	}
+}
+
+/* ---- the guest's pages ---------------------------------------------- */
+
+/* Where guest-physical @gpa is in this process, or NULL if unbacked. */
+static __u8 *gpa_ptr(struct vm *m, __u64 gpa)
+{
+	if (gpa < RAM_SIZE)
+		return m->ram + gpa;
+	if (gpa >= RO_GPA && gpa < RO_GPA + RO_SIZE)
+		return m->ro + (gpa - RO_GPA);
+	if (gpa >= SPARE_GPA && gpa < SPARE_GPA + SPARE_SIZE)
+		return m->spare + (gpa - SPARE_GPA);
+	return NULL;
+}
+
+static struct pvscale_hdr *hdr_at(struct vm *m, __u64 gpa)
+{
+	return (struct pvscale_hdr *)gpa_ptr(m, gpa);
+}
+
+/* What a guest does before REGISTER: a zeroed page with its header. */
+static void page_init_hdr(struct vm *m, __u64 gpa, __u32 magic, __u16 major,
+			  __u16 minor, __u32 size)
+{
+	struct pvscale_hdr *h = hdr_at(m, gpa);
+
+	memset(h, 0, PAGE);
+	h->magic = magic;
+	h->abi_major = major;
+	h->abi_minor = minor;
+	h->size = size;
+	h->host_abi_major = POISON16;
+	h->host_abi_minor = POISON16;
+	h->vcpu_id = POISON32;
+	h->host_features = POISON64;
+}
+
+static void page_init(struct vm *m, __u64 gpa)
+{
+	page_init_hdr(m, gpa, PVSCALE_MAGIC, PVSCALE_ABI_MAJOR,
+		      PVSCALE_ABI_MINOR, PVSCALE_PAGE_SIZE);
+}
+
+/* The header of @gpa as the host must leave it after REGISTER by @v. */
+static bool check_attached(struct vm *m, __u64 gpa, const struct vcpu *v,
+			   __u16 guest_minor)
+{
+	const struct pvscale_hdr *h = hdr_at(m, gpa);
+
+	if (!h)
+		return fail("page %#llx is not guest RAM", (unsigned long long)gpa);
+	if (h->host_state != PVSCALE_HOST_ATTACHED)
+		return fail("page %#llx: host_state %#x, want %#x",
+			    (unsigned long long)gpa, h->host_state,
+			    PVSCALE_HOST_ATTACHED);
+	if (h->host_abi_major != PVSCALE_ABI_MAJOR ||
+	    h->host_abi_minor != PVSCALE_ABI_MINOR)
+		return fail("page %#llx: host ABI %#x.%#x, want %d.%d",
+			    (unsigned long long)gpa, h->host_abi_major,
+			    h->host_abi_minor, PVSCALE_ABI_MAJOR,
+			    PVSCALE_ABI_MINOR);
+	if (h->vcpu_id != (__u32)v->id)
+		return fail("page %#llx: vcpu_id %#x, want %d",
+			    (unsigned long long)gpa, h->vcpu_id, v->id);
+	if (h->host_features != features)
+		return fail("page %#llx: host_features %#llx, want %#x (PROBE)",
+			    (unsigned long long)gpa,
+			    (unsigned long long)h->host_features, features);
+	if (h->generation == 0)
+		return fail("page %#llx: generation not advanced",
+			    (unsigned long long)gpa);
+	if (h->magic != PVSCALE_MAGIC || h->abi_major != PVSCALE_ABI_MAJOR ||
+	    h->abi_minor != guest_minor || h->size != PVSCALE_PAGE_SIZE ||
+	    h->guest_features != 0)
+		return fail("page %#llx: host changed guest-owned fields",
+			    (unsigned long long)gpa);
+	return true;
+}
+
+/*
+ * REGISTER the page at @gpa (its header already written) on @v, check what
+ * the host wrote back, UNREGISTER. Leaves nothing registered, even when a
+ * step fails.
+ */
+static bool register_roundtrip(struct vm *m, struct vcpu *v, __u64 gpa,
+			       __u16 guest_minor)
+{
+	if (!do_register(v, gpa, 0))
+		return false;
+	if (!check_attached(m, gpa, v, guest_minor)) {
+		unregister_quietly(v);
+		return false;
+	}
+	return do_unregister(v, 0);
+}
+
+/*
+ * REGISTER of @gpa on @v must fail with @want, leave the page exactly as it
+ * was and leave @v without a page.
+ */
+static bool expect_rejected(struct vcpu *v, __u64 gpa, long long want)
+{
+	__u8 before[PAGE], *p = gpa_ptr(&vm, gpa & ~(PAGE - 1));
+
+	if (p)
+		memcpy(before, p, PAGE);
+	if (!do_register(v, gpa, want)) {
+		unregister_quietly(v);
+		return false;
+	}
+	if (p && memcmp(before, p, PAGE))
+		return fail("rejected page %#llx was written",
+			    (unsigned long long)gpa);
+	return do_unregister(v, -PVSCALE_ENOENT);
+}
+
+/* REGISTER of a page with this header on vCPU A must fail with @want. */
+static bool expect_bad_hdr(__u32 magic, __u16 major, __u16 minor, __u32 size,
+			   long long want)
+{
+	page_init_hdr(&vm, PAGE_C, magic, major, minor, size);
+	if (expect_rejected(&vm.vcpu[VA], PAGE_C, want))
+		return true;
+	return fail_more("header magic %#x major %u minor %u size %u",
+			 magic, major, minor, size);
+}
+
+/* ---- tests: presence and setup -------------------------------------- */
+
+static bool t_pvscale_host_loaded(void)
+{
+	if (access(SYSFS_DIR, F_OK))
+		return fail(SYSFS_DIR " missing: load pvscale_host, or pass --expect-absent");
+	return read_stats(&base);
+}
+
+static bool t_pvscale_host_absent(void)
+{
+	if (!access(SYSFS_DIR, F_OK))
+		return fail(SYSFS_DIR " exists: pvscale_host is loaded");
+	return true;
+}
+
+static bool t_create_vm(void)
+{
+	int ids[MAX_VCPUS];
+	enum mode modes[MAX_VCPUS];
+	int i;
+
+	if (!kvm_open())
+		return false;
+	for (i = 0; i < MAX_VCPUS; i++) {
+		ids[i] = main_vcpus[i].id;
+		modes[i] = main_vcpus[i].mode;
+	}
+	if (!vm_create(&vm, MAX_VCPUS, ids, modes))
+		return false;
+	diag("guest MAXPHYADDR %u", maxphyaddr);
+	if (vm.vcpu[VA].broken[0] || vm.vcpu[VB].broken[0])
+		return fail("real-mode vCPU unusable: %s",
+			    vm.vcpu[vm.vcpu[VA].broken[0] ? VA : VB].broken);
+	return true;
+}
+
+/*
+ * The first call in each mode, checked against stock KVM only, so a mode
+ * this program failed to set up shows here and not as a pvscale failure.
+ * In 64-bit mode KVM's own -KVM_ENOSYS must come back with all 64 bits.
+ */
+static bool t_long_mode_vcpu(void)
+{
+	struct vcpu *v = &vm.vcpu[VLONG];
+
+	if (!expect_hc(v, KVM_HC_VAPIC_POLL_IRQ, 0, 0) ||
+	    !expect_hc(v, 0x12345, 0, -KVM_ENOSYS))
+		return false;
+	if (v->rax != (__u64)-KVM_ENOSYS)
+		return fail("RAX %#llx: KVM did not see a 64-bit caller",
+			    (unsigned long long)v->rax);
+	return true;
+}
+
+/* KVM itself refuses every hypercall from CPL > 0 with -KVM_EPERM. */
+static bool t_cpl3_vcpu(void)
+{
+	return expect_hc(&vm.vcpu[VUSER], KVM_HC_VAPIC_POLL_IRQ, 0,
+			 -KVM_EPERM);
+}
+
+/* ---- tests: PROBE --------------------------------------------------- */
+
+static bool t_probe_32bit(void)
+{
+	struct vcpu *v = &vm.vcpu[VA];
+	long long offered, ret;
+
+	if (!hypercall(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0), &ret))
+		return false;
+	if (v->rax >> 32)
+		return fail("RAX %#llx: a 32-bit caller must get KVM's 32-bit result",
+			    (unsigned long long)v->rax);
+	if (ret < 0)
+		return fail("PROBE = %lld", ret);
+	features = (__u32)ret;
+	if (features & ~PVSCALE_FEATURES_DEFINED)
+		return fail("offers undefined features %#x", features);
+	if (!read_attr("offered_features", &offered))
+		return false;
+	if (offered != features)
+		return fail("PROBE features %#x, sysfs offered_features %#llx",
+			    features, offered);
+	return true;
+}
+
+static bool t_probe_64bit(void)
+{
+	long long ret;
+
+	if (!hypercall(&vm.vcpu[VLONG], PVSCALE_HC_PROBE,
+		       PVSCALE_VERSION(1, 0), &ret))
+		return false;
+	if (ret < 0)
+		return fail("PROBE = %lld", ret);
+	if (PVSCALE_PROBE_MAJOR(ret) != PVSCALE_ABI_MAJOR ||
+	    PVSCALE_PROBE_MINOR(ret) != PVSCALE_ABI_MINOR)
+		return fail("PROBE %#llx: ABI %u.%u, want %d.%d",
+			    (unsigned long long)ret, PVSCALE_PROBE_MAJOR(ret),
+			    PVSCALE_PROBE_MINOR(ret), PVSCALE_ABI_MAJOR,
+			    PVSCALE_ABI_MINOR);
+	if (PVSCALE_PROBE_FEATURES(ret) != features)
+		return fail("64-bit PROBE features %#x, 32-bit %#x",
+			    PVSCALE_PROBE_FEATURES(ret), features);
+	return true;
+}
+
+/* The guest version is the guest's to compare; any value gets an answer. */
+static bool t_probe_any_guest_version(void)
+{
+	static const __u64 ver[] = { 0, PVSCALE_VERSION(2, 0),
+				     PVSCALE_VERSION(0xffff, 0xffff), ~0ULL };
+	long long want = PVSCALE_PROBE_RESULT(PVSCALE_ABI_MAJOR,
+					      PVSCALE_ABI_MINOR, features);
+	long long ret;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(ver) / sizeof(ver[0]); i++) {
+		if (!hypercall(&vm.vcpu[VLONG], PVSCALE_HC_PROBE, ver[i], &ret))
+			return false;
+		if (ret != want && !(ret < 0 && ret >= -PVSCALE_ENOSYS))
+			return fail("PROBE(%#llx) = %#llx: neither %#llx nor an error",
+				    (unsigned long long)ver[i],
+				    (unsigned long long)ret,
+				    (unsigned long long)want);
+	}
+	return true;
+}
+
+static bool t_probe_not_rejected(void)
+{
+	struct stats s0, s1;
+	long long ret;
+	int i;
+
+	if (!read_stats(&s0))
+		return false;
+	for (i = 0; i < 3; i++) {
+		if (!hypercall(&vm.vcpu[VA], PVSCALE_HC_PROBE,
+			       PVSCALE_VERSION(1, 0), &ret))
+			return false;
+	}
+	if (!read_stats(&s1))
+		return false;
+	if (s1.rejected != s0.rejected || s1.nr_vcpus != s0.nr_vcpus)
+		return fail("PROBE changed rejected %lld -> %lld, nr_vcpus %lld -> %lld",
+			    s0.rejected, s1.rejected, s0.nr_vcpus, s1.nr_vcpus);
+	return true;
+}
+
+/* ---- tests: REGISTER / UNREGISTER on one vCPU ----------------------- */
+
+static bool t_register(void)
+{
+	unregister_all();
+	page_init(&vm, PAGE_A);
+	return do_register(&vm.vcpu[VA], PAGE_A, 0);
+}
+
+static bool t_register_header_written(void)
+{
+	return check_attached(&vm, PAGE_A, &vm.vcpu[VA], PVSCALE_ABI_MINOR);
+}
+
+static bool t_register_counted(void)
+{
+	return expect_nr_vcpus(base.nr_vcpus + 1);
+}
+
+static bool t_register_again_eexist(void)
+{
+	struct vcpu *v = &vm.vcpu[VA];
+
+	if (!do_register(v, PAGE_A, -PVSCALE_EEXIST))
+		return false;
+	page_init(&vm, PAGE_B);
+	if (!do_register(v, PAGE_B, -PVSCALE_EEXIST))
+		return false;
+	if (hdr_at(&vm, PAGE_B)->host_state)
+		return fail("second page was attached");
+	return check_attached(&vm, PAGE_A, v, PVSCALE_ABI_MINOR);
+}
+
+static bool t_unregister(void)
+{
+	struct pvscale_hdr *h = hdr_at(&vm, PAGE_A);
+	__u64 gen = h->generation;
+
+	/* A hostile guest scribbles on [H] fields; detach rewrites them. */
+	h->host_features = POISON64;
+	if (!do_unregister(&vm.vcpu[VA], 0))
+		return false;
+	if (h->host_state & PVSCALE_HOST_ATTACHED)
+		return fail("host_state %#x still ATTACHED", h->host_state);
+	if (h->host_features)
+		return fail("host_features %#llx, want 0 on detach",
+			    (unsigned long long)h->host_features);
+	if (h->generation <= gen)
+		return fail("generation %llu -> %llu on detach",
+			    (unsigned long long)gen,
+			    (unsigned long long)h->generation);
+	return true;
+}
+
+static bool t_unregister_counted(void)
+{
+	return expect_nr_vcpus(base.nr_vcpus);
+}
+
+static bool t_unregister_again_enoent(void)
+{
+	return do_unregister(&vm.vcpu[VA], -PVSCALE_ENOENT);
+}
+
+/* Once UNREGISTER returned 0 the host never touches the page again. */
+static bool t_page_untouched_after_unregister(void)
+{
+	struct vcpu *v = &vm.vcpu[VA];
+	__u8 *p = gpa_ptr(&vm, PAGE_A);
+	long long ret;
+	unsigned int i;
+
+	memset(p, 0xa5, PAGE);
+	if (!hypercall(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0), &ret))
+		return false;
+	page_init(&vm, PAGE_B);
+	if (!do_register(v, PAGE_B, 0) || !do_unregister(v, 0) ||
+	    !do_unregister(v, -PVSCALE_ENOENT) ||
+	    !expect_hc(v, KVM_HC_VAPIC_POLL_IRQ, 0, 0))
+		return false;
+	for (i = 0; i < PAGE; i++) {
+		if (p[i] != 0xa5)
+			return fail("byte %#x of the unregistered page is %#x",
+				    i, p[i]);
+	}
+	return true;
+}
+
+/* ---- tests: bad addresses ------------------------------------------- */
+
+static bool t_register_unaligned_plus_1(void)
+{
+	unregister_all();
+	if (!read_attr("stats/rejected", &rejected_before))
+		return false;
+	page_init(&vm, PAGE_A);
+	return expect_rejected(&vm.vcpu[VA], PAGE_A + 1, -PVSCALE_EINVAL);
+}
+
+static bool t_register_unaligned_plus_0x800(void)
+{
+	return expect_rejected(&vm.vcpu[VA], PAGE_A + 0x800, -PVSCALE_EINVAL);
+}
+
+static bool t_register_unaligned_plus_0xfff(void)
+{
+	return expect_rejected(&vm.vcpu[VA], PAGE_A + 0xfff, -PVSCALE_EINVAL);
+}
+
+static bool t_register_unbacked_1g(void)
+{
+	return expect_rejected(&vm.vcpu[VA], UNBACKED_1G, -PVSCALE_EFAULT);
+}
+
+static bool t_register_unbacked_apic(void)
+{
+	return expect_rejected(&vm.vcpu[VA], UNBACKED_APIC, -PVSCALE_EFAULT);
+}
+
+static bool t_register_readonly_slot(void)
+{
+	page_init(&vm, RO_GPA);
+	return expect_rejected(&vm.vcpu[VA], RO_GPA, -PVSCALE_EFAULT);
+}
+
+/* The six rejections above, each followed by an UNREGISTER -ENOENT. */
+static bool t_rejected_counted(void)
+{
+	long long n;
+
+	if (!read_attr("stats/rejected", &n))
+		return false;
+	if (n < rejected_before + 6)
+		return fail("stats/rejected %lld -> %lld over 6 rejected REGISTERs",
+			    rejected_before, n);
+	return expect_nr_vcpus(base.nr_vcpus);
+}
+
+static bool t_register_last_ram_page(void)
+{
+	page_init(&vm, LAST_RAM_PAGE);
+	return register_roundtrip(&vm, &vm.vcpu[VA], LAST_RAM_PAGE,
+				  PVSCALE_ABI_MINOR);
+}
+
+/*
+ * A page the host has not faulted in: -PVSCALE_EAGAIN ("touch it, retry"),
+ * or -PVSCALE_EINVAL from a host that faults it in and finds it zeroed.
+ * Writing the header touches it; the retry must then succeed.
+ */
+static bool t_register_nonresident_then_retry(void)
+{
+	struct vcpu *v = &vm.vcpu[VA];
+	__u64 gpa = SPARE_GPA + PAGE;
+	long long ret;
+
+	if (!hypercall(v, PVSCALE_HC_REGISTER, gpa, &ret))
+		return false;
+	if (ret != -PVSCALE_EAGAIN && ret != -PVSCALE_EINVAL)
+		return fail("untouched page: REGISTER = %lld, want %d or %d",
+			    ret, -PVSCALE_EAGAIN, -PVSCALE_EINVAL);
+	page_init(&vm, gpa);
+	if (!do_register(v, gpa, 0))
+		return false;
+	return do_unregister(v, 0);
+}
+
+/* ---- tests: bad headers --------------------------------------------- */
+
+static bool t_hdr_bad_magic(void)
+{
+	static const __u32 magic[] = { 0, 0x50565343, PVSCALE_MAGIC ^ 1, ~0u };
+	unsigned int i;
+
+	unregister_all();
+	for (i = 0; i < sizeof(magic) / sizeof(magic[0]); i++) {
+		if (!expect_bad_hdr(magic[i], PVSCALE_ABI_MAJOR,
+				    PVSCALE_ABI_MINOR, PVSCALE_PAGE_SIZE,
+				    -PVSCALE_EINVAL))
+			return false;
+	}
+	return true;
+}
+
+static bool t_hdr_bad_size(void)
+{
+	static const __u32 size[] = { 0, 4095, 4097, 8192 };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(size) / sizeof(size[0]); i++) {
+		if (!expect_bad_hdr(PVSCALE_MAGIC, PVSCALE_ABI_MAJOR,
+				    PVSCALE_ABI_MINOR, size[i],
+				    -PVSCALE_EINVAL))
+			return false;
+	}
+	return true;
+}
+
+static bool t_hdr_next_major_eproto(void)
+{
+	return expect_bad_hdr(PVSCALE_MAGIC, PVSCALE_ABI_MAJOR + 1,
+			      PVSCALE_ABI_MINOR, PVSCALE_PAGE_SIZE,
+			      -PVSCALE_EPROTO);
+}
+
+static bool t_hdr_major_0_eproto(void)
+{
+	return expect_bad_hdr(PVSCALE_MAGIC, 0, PVSCALE_ABI_MINOR,
+			      PVSCALE_PAGE_SIZE, -PVSCALE_EPROTO);
+}
+
+/* pvscale_check_hdr(): a malformed header is EINVAL whatever its major. */
+static bool t_hdr_bad_magic_and_major(void)
+{
+	return expect_bad_hdr(0, PVSCALE_ABI_MAJOR + 1, PVSCALE_ABI_MINOR,
+			      PVSCALE_PAGE_SIZE, -PVSCALE_EINVAL);
+}
+
+/* A newer minor only adds: accepted, and the host states its own minor. */
+static bool t_hdr_future_minor_accepted(void)
+{
+	static const __u16 minor[] = { 7, 0xffff };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(minor) / sizeof(minor[0]); i++) {
+		page_init_hdr(&vm, PAGE_C, PVSCALE_MAGIC, PVSCALE_ABI_MAJOR,
+			      minor[i], PVSCALE_PAGE_SIZE);
+		if (!register_roundtrip(&vm, &vm.vcpu[VA], PAGE_C, minor[i]))
+			return false;
+	}
+	return true;
+}
+
+/* ---- tests: hypercall numbers and modes ----------------------------- */
+
+static bool t_unknown_private_numbers(void)
+{
+	static const __u64 nr[] = { PVSCALE_HC_BASE + 3, PVSCALE_HC_BASE + 0x80,
+				    PVSCALE_HC_LAST };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(nr) / sizeof(nr[0]); i++) {
+		if (!expect_hc(&vm.vcpu[VA], nr[i], PAGE_A, -PVSCALE_ENOSYS) ||
+		    !expect_hc(&vm.vcpu[VLONG], nr[i], PAGE_A, -PVSCALE_ENOSYS))
+			return false;
+	}
+	return true;
+}
+
+static bool t_numbers_outside_private_range(void)
+{
+	static const __u64 nr[] = { PVSCALE_HC_LAST + 1, PVSCALE_HC_BASE - 1 };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(nr) / sizeof(nr[0]); i++) {
+		if (!expect_hc(&vm.vcpu[VA], nr[i], PAGE_A, -KVM_ENOSYS) ||
+		    !expect_hc(&vm.vcpu[VLONG], nr[i], PAGE_A, -KVM_ENOSYS))
+			return false;
+	}
+	return true;
+}
+
+static bool t_kvm_unknown_number(void)
+{
+	return expect_hc(&vm.vcpu[VA], 0x12345, 0, -KVM_ENOSYS) &&
+	       expect_hc(&vm.vcpu[VLONG], 0x12345, 0, -KVM_ENOSYS);
+}
+
+static bool t_kvm_vapic_poll_irq(void)
+{
+	return expect_hc(&vm.vcpu[VA], KVM_HC_VAPIC_POLL_IRQ, 0, 0);
+}
+
+/* Outside 64-bit mode KVM ignores RAX[63:32]; so must the host. */
+static bool t_nr_high_bits_ignored_32bit(void)
+{
+	return expect_hc(&vm.vcpu[VA], 1ULL << 32 | PVSCALE_HC_PROBE,
+			 PVSCALE_VERSION(1, 0), features);
+}
+
+/* ... while in 64-bit mode they make it another, unknown, number. */
+static bool t_nr_high_bits_64bit(void)
+{
+	struct vcpu *v = &vm.vcpu[VLONG];
+
+	page_init(&vm, PAGE_D);
+	return expect_hc(v, 1ULL << 32 | PVSCALE_HC_PROBE, 0,
+			 -KVM_ENOSYS) &&
+	       expect_hc(v, 1ULL << 32 | PVSCALE_HC_REGISTER, PAGE_D,
+			 -KVM_ENOSYS) &&
+	       do_unregister(v, -PVSCALE_ENOENT);
+}
+
+static bool t_a0_high_bits_ignored_32bit(void)
+{
+	struct vcpu *v = &vm.vcpu[VA];
+
+	page_init(&vm, PAGE_A);
+	if (!do_register(v, 1ULL << 32 | PAGE_A, 0))
+		return false;
+	if (!check_attached(&vm, PAGE_A, v, PVSCALE_ABI_MINOR)) {
+		unregister_quietly(v);
+		return false;
+	}
+	return do_unregister(v, 0);
+}
+
+/* KVM refuses hypercalls from CPL 3 (-KVM_EPERM); nothing may change. */
+static bool t_cpl3_eperm(void)
+{
+	struct vcpu *v = &vm.vcpu[VUSER];
+	__u8 before[PAGE];
+
+	page_init(&vm, PAGE_C);
+	memcpy(before, gpa_ptr(&vm, PAGE_C), PAGE);
+	if (!expect_hc(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0),
+		       -PVSCALE_EPERM) ||
+	    !expect_hc(v, PVSCALE_HC_REGISTER, PAGE_C, -PVSCALE_EPERM) ||
+	    !expect_hc(v, PVSCALE_HC_UNREGISTER, 0, -PVSCALE_EPERM))
+		return false;
+	if (memcmp(before, gpa_ptr(&vm, PAGE_C), PAGE))
+		return fail("page written by a CPL 3 REGISTER");
+	return expect_nr_vcpus(base.nr_vcpus);
+}
+
+/* ---- tests: 64-bit ----------------------------------------------------- */
+
+static bool t_register_64bit(void)
+{
+	page_init(&vm, PAGE_D);
+	return register_roundtrip(&vm, &vm.vcpu[VLONG], PAGE_D,
+				  PVSCALE_ABI_MINOR);
+}
+
+/* An error reaches a 64-bit caller as a full 64-bit negative number. */
+static bool t_result_64bit_sign_extended(void)
+{
+	struct vcpu *v = &vm.vcpu[VLONG];
+
+	if (!do_unregister(v, -PVSCALE_ENOENT))
+		return false;
+	if (v->rax != (__u64)-PVSCALE_ENOENT)
+		return fail("RAX %#llx", (unsigned long long)v->rax);
+	return true;
+}
+
+static bool t_register_gpa_bit52(void)
+{
+	return expect_rejected(&vm.vcpu[VLONG], 1ULL << 52, -PVSCALE_EINVAL);
+}
+
+static bool t_register_gpa_at_maxphyaddr(void)
+{
+	return expect_rejected(&vm.vcpu[VLONG], 1ULL << maxphyaddr,
+			       -PVSCALE_EINVAL);
+}
+
+static bool t_register_gpa_below_maxphyaddr_unbacked(void)
+{
+	return expect_rejected(&vm.vcpu[VLONG], (1ULL << maxphyaddr) - PAGE,
+			       -PVSCALE_EFAULT);
+}
+
+static bool t_register_gpa_4g_unbacked(void)
+{
+	return expect_rejected(&vm.vcpu[VLONG], UNBACKED_4G, -PVSCALE_EFAULT);
+}
+
+static bool t_register_gpa_all_ones(void)
+{
+	return expect_rejected(&vm.vcpu[VLONG], ~(PAGE - 1),
+			       -PVSCALE_EINVAL) &&
+	       expect_rejected(&vm.vcpu[VLONG], ~0ULL, -PVSCALE_EINVAL);
+}
+
+/* ---- tests: two vCPUs ----------------------------------------------- */
+
+static bool t_other_vcpus_page_ebusy(void)
+{
+	unregister_all();
+	page_init(&vm, PAGE_A);
+	if (!do_register(&vm.vcpu[VA], PAGE_A, 0) ||
+	    !expect_rejected(&vm.vcpu[VB], PAGE_A, -PVSCALE_EBUSY))
+		return false;
+	return check_attached(&vm, PAGE_A, &vm.vcpu[VA], PVSCALE_ABI_MINOR);
+}
+
+static bool t_other_vcpu_own_page(void)
+{
+	page_init(&vm, PAGE_B);
+	return do_register(&vm.vcpu[VB], PAGE_B, 0) &&
+	       check_attached(&vm, PAGE_B, &vm.vcpu[VB], PVSCALE_ABI_MINOR) &&
+	       expect_nr_vcpus(base.nr_vcpus + 2);
+}
+
+static bool t_unregister_is_per_vcpu(void)
+{
+	if (!do_unregister(&vm.vcpu[VA], 0))
+		return false;
+	if (!check_attached(&vm, PAGE_B, &vm.vcpu[VB], PVSCALE_ABI_MINOR))
+		return false;
+	return do_unregister(&vm.vcpu[VB], 0) &&
+	       expect_nr_vcpus(base.nr_vcpus);
+}
+
+static bool t_page_reusable_after_unregister(void)
+{
+	page_init(&vm, PAGE_A);
+	return register_roundtrip(&vm, &vm.vcpu[VB], PAGE_A,
+				  PVSCALE_ABI_MINOR);
+}
+
+/* ---- tests: the guest misbehaves while registered -------------------- */
+
+static bool t_unregister_after_page_trashed(void)
+{
+	struct vcpu *v = &vm.vcpu[VA];
+	long long ret;
+
+	unregister_all();
+	page_init(&vm, PAGE_A);
+	if (!do_register(v, PAGE_A, 0))
+		return false;
+	memset(gpa_ptr(&vm, PAGE_A), 0xff, PAGE);
+	if (!hypercall(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0), &ret))
+		return false;
+	return do_unregister(v, 0) && expect_nr_vcpus(base.nr_vcpus);
+}
+
+/* Userspace deletes the memslot under a registered page. */
+static bool t_unregister_after_memslot_deleted(void)
+{
+	struct vcpu *v = &vm.vcpu[VA];
+	long long ret;
+
+	page_init(&vm, SPARE_GPA);
+	if (!do_register(v, SPARE_GPA, 0) ||
+	    !set_slot(&vm, SLOT_SPARE, 0, SPARE_GPA, 0, vm.spare))
+		return false;
+	if (!hypercall(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0), &ret))
+		return false;
+	return do_unregister(v, 0) &&
+	       expect_rejected(v, SPARE_GPA, -PVSCALE_EFAULT) &&
+	       expect_nr_vcpus(base.nr_vcpus);
+}
+
+static bool t_register_unregister_loop(void)
+{
+	struct vcpu *v = &vm.vcpu[VA];
+	double start = now();
+	int i;
+
+	page_init(&vm, PAGE_A);
+	for (i = 0; i < 1000; i++) {
+		if (!do_register(v, PAGE_A, 0) || !do_unregister(v, 0))
+			return fail_more("iteration %d", i);
+		/* Leave time for the rest under emulation (TCG). */
+		if (now() - start > 15) {
+			diag("loop stopped after %d iterations (15 s)", i + 1);
+			break;
+		}
+	}
+	diag("%d REGISTER/UNREGISTER pairs in %.2f s", i, now() - start);
+	if (hdr_at(&vm, PAGE_A)->host_state)
+		return fail("page still ATTACHED after the loop");
+	return expect_nr_vcpus(base.nr_vcpus);
+}
+
+/* ---- tests: VM lifetime --------------------------------------------- */
+
+static struct vm vm2 = { .fd = -1 };
+static struct stats before_vm2;
+
+/* Page numbers are per VM: another VM may use the same GPA. */
+static bool t_same_gpa_in_other_vm(void)
+{
+	static const int ids[] = { 0, 1 };
+	static const enum mode modes[] = { MODE_REAL, MODE_REAL };
+
+	unregister_all();
+	page_init(&vm, PAGE_A);
+	if (!do_register(&vm.vcpu[VA], PAGE_A, 0) || !read_stats(&before_vm2))
+		return false;
+	if (!vm_create(&vm2, 2, ids, modes))
+		return false;
+	page_init(&vm2, PAGE_A);
+	page_init(&vm2, PAGE_B);
+	return do_register(&vm2.vcpu[0], PAGE_A, 0) &&
+	       check_attached(&vm2, PAGE_A, &vm2.vcpu[0], PVSCALE_ABI_MINOR) &&
+	       do_register(&vm2.vcpu[1], PAGE_B, 0) &&
+	       expect_nr_vcpus(before_vm2.nr_vcpus + 2);
+}
+
+/*
+ * Destroy a VM with pages registered, its memory unmapped first: the host
+ * must let go of them without any UNREGISTER.
+ */
+static bool t_destroy_vm_with_pages(void)
+{
+	if (vm2.ram)
+		munmap(vm2.ram, RAM_SIZE);
+	vm2.ram = NULL;
+	vm_destroy(&vm2);
+	return wait_counts(before_vm2.nr_vcpus, before_vm2.nr_vms) &&
+	       check_attached(&vm, PAGE_A, &vm.vcpu[VA], PVSCALE_ABI_MINOR);
+}
+
+static bool t_vm_destroyed_counted(void)
+{
+	long long n;
+
+	if (!read_attr("stats/vm_destroyed", &n))
+		return false;
+	if (n < before_vm2.vm_destroyed + 1)
+		return fail("stats/vm_destroyed %lld -> %lld",
+			    before_vm2.vm_destroyed, n);
+	return true;
+}
+
+/* The main VM goes too, vCPU A and the long-mode vCPU still registered. */
+static bool t_destroy_main_vm(void)
+{
+	page_init(&vm, PAGE_D);
+	if (!do_register(&vm.vcpu[VLONG], PAGE_D, 0))
+		return false;
+	vm_destroy(&vm);
+	return wait_counts(base.nr_vcpus, base.nr_vms);
+}
+
+static bool t_fresh_vm_works(void)
+{
+	static const int ids[] = { 0 };
+	static const enum mode modes[] = { MODE_REAL };
+	struct vm fresh = { .fd = -1 };
+	long long ret;
+	bool ok;
+
+	ok = vm_create(&fresh, 1, ids, modes) &&
+	     hypercall(&fresh.vcpu[0], PVSCALE_HC_PROBE,
+		       PVSCALE_VERSION(1, 0), &ret);
+	if (ok && ret != features)
+		ok = fail("PROBE = %lld, want %u", ret, features);
+	if (ok) {
+		page_init(&fresh, PAGE_A);
+		ok = register_roundtrip(&fresh, &fresh.vcpu[0], PAGE_A,
+					PVSCALE_ABI_MINOR);
+	}
+	vm_destroy(&fresh);
+	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
+}
+
+/* ---- tests: --expect-absent ----------------------------------------- */
+
+static bool expect_all_enosys(struct vcpu *v)
+{
+	static const __u64 nr[] = { PVSCALE_HC_PROBE, PVSCALE_HC_REGISTER,
+				    PVSCALE_HC_UNREGISTER,
+				    PVSCALE_HC_BASE + 3, PVSCALE_HC_LAST };
+	__u8 before[PAGE];
+	unsigned int i;
+
+	page_init(&vm, PAGE_A);
+	memcpy(before, gpa_ptr(&vm, PAGE_A), PAGE);
+	for (i = 0; i < sizeof(nr) / sizeof(nr[0]); i++) {
+		__u64 a0 = nr[i] == PVSCALE_HC_PROBE ? PVSCALE_VERSION(1, 0) :
+			   PAGE_A;
+
+		if (!expect_hc(v, nr[i], a0, -PVSCALE_ENOSYS))
+			return false;
+	}
+	if (memcmp(before, gpa_ptr(&vm, PAGE_A), PAGE))
+		return fail("page written without pvscale_host");
+	return true;
+}
+
+static bool t_absent_enosys_32bit(void)
+{
+	return expect_all_enosys(&vm.vcpu[VA]);
+}
+
+static bool t_absent_enosys_64bit(void)
+{
+	return expect_all_enosys(&vm.vcpu[VLONG]);
+}
+
+/* ---- runner --------------------------------------------------------- */
+
+struct test {
+	const char *name;
+	bool (*fn)(void);
+	bool fatal;	/* the rest cannot run without it */
+};
+
+#define T(fn)		{ #fn, t_##fn, false }
+#define FATAL(fn)	{ #fn, t_##fn, true }
+
+static const struct test main_tests[] = {
+	FATAL(pvscale_host_loaded),
+	FATAL(create_vm),
+	T(long_mode_vcpu),
+	T(cpl3_vcpu),
+	T(probe_32bit),
+	T(probe_64bit),
+	T(probe_any_guest_version),
+	T(probe_not_rejected),
+	T(register),
+	T(register_header_written),
+	T(register_counted),
+	T(register_again_eexist),
+	T(unregister),
+	T(unregister_counted),
+	T(unregister_again_enoent),
+	T(page_untouched_after_unregister),
+	T(register_unaligned_plus_1),
+	T(register_unaligned_plus_0x800),
+	T(register_unaligned_plus_0xfff),
+	T(register_unbacked_1g),
+	T(register_unbacked_apic),
+	T(register_readonly_slot),
+	T(rejected_counted),
+	T(register_last_ram_page),
+	T(register_nonresident_then_retry),
+	T(hdr_bad_magic),
+	T(hdr_bad_size),
+	T(hdr_next_major_eproto),
+	T(hdr_major_0_eproto),
+	T(hdr_bad_magic_and_major),
+	T(hdr_future_minor_accepted),
+	T(unknown_private_numbers),
+	T(numbers_outside_private_range),
+	T(kvm_unknown_number),
+	T(kvm_vapic_poll_irq),
+	T(nr_high_bits_ignored_32bit),
+	T(nr_high_bits_64bit),
+	T(a0_high_bits_ignored_32bit),
+	T(cpl3_eperm),
+	T(register_64bit),
+	T(result_64bit_sign_extended),
+	T(register_gpa_bit52),
+	T(register_gpa_at_maxphyaddr),
+	T(register_gpa_below_maxphyaddr_unbacked),
+	T(register_gpa_4g_unbacked),
+	T(register_gpa_all_ones),
+	T(other_vcpus_page_ebusy),
+	T(other_vcpu_own_page),
+	T(unregister_is_per_vcpu),
+	T(page_reusable_after_unregister),
+	T(unregister_after_page_trashed),
+	T(unregister_after_memslot_deleted),
+	T(register_unregister_loop),
+	T(same_gpa_in_other_vm),
+	T(destroy_vm_with_pages),
+	T(vm_destroyed_counted),
+	T(destroy_main_vm),
+	T(fresh_vm_works),
+};
+
+static const struct test absent_tests[] = {
+	FATAL(pvscale_host_absent),
+	FATAL(create_vm),
+	T(long_mode_vcpu),
+	T(kvm_vapic_poll_irq),
+	T(absent_enosys_32bit),
+	T(absent_enosys_64bit),
+};
+
+static int run_tests(const struct test *t, unsigned int n)
+{
+	unsigned int i, failed = 0;
+
+	printf("KTAP version 1\n1..%u\n", n);
+	for (i = 0; i < n; i++) {
+		why[0] = '\0';
+		if (t[i].fn()) {
+			printf("ok %u %s\n", i + 1, t[i].name);
+			continue;
+		}
+		printf("not ok %u %s # %s\n", i + 1, t[i].name, why);
+		failed++;
+		if (t[i].fatal) {
+			printf("Bail out! %s\n", why);
+			return 1;
+		}
+	}
+	printf("# %u passed, %u failed\n", n - failed, failed);
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	bool absent = argc == 2 && !strcmp(argv[1], "--expect-absent");
+
+	if (argc > 2 || (argc == 2 && !absent)) {
+		fprintf(stderr, "usage: %s [--expect-absent]\n", argv[0]);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGALRM, on_alarm);
+	alarm(TIME_LIMIT);
+	if (absent)
+		return run_tests(absent_tests,
+				 sizeof(absent_tests) / sizeof(absent_tests[0]));
+	return run_tests(main_tests, sizeof(main_tests) / sizeof(main_tests[0]));
+}
