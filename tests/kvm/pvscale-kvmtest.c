@@ -32,7 +32,8 @@
  *   no APIC access page) are holes, as is everything from 4 GiB up.
  *
  * vCPUs run in one of three modes, set with KVM_SET_SREGS alone (no GDT is
- * needed as long as no segment register is reloaded, and none is):
+ * needed as long as no segment register is reloaded, and none is; the IDT
+ * is empty outside real mode, so an exception ends in KVM_EXIT_SHUTDOWN):
  *   real mode (CPL 0), exits with HLT (no irqchip: KVM_EXIT_HLT);
  *   64-bit long mode (CPL 0), identity-mapped, exits with HLT;
  *   32-bit protected mode at CPL 3 with IOPL 3, exits with OUT because HLT
@@ -64,6 +65,7 @@
 #include "pv_abi.h"
 
 #define SYSFS_DIR	"/sys/kernel/pvscale_host"
+#define GUEST_VERSION	PVSCALE_VERSION(PVSCALE_ABI_MAJOR, PVSCALE_ABI_MINOR)
 #define TIME_LIMIT	60	/* seconds for the whole run */
 
 #define PAGE		0x1000ULL
@@ -159,7 +161,9 @@ static long long rejected_before;
 
 static char why[REASON_MAX];	/* why the running test failed */
 
-static bool __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
+#define PRINTF(f, a)	__attribute__((format(printf, f, a)))
+
+static bool PRINTF(1, 2) fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -170,7 +174,7 @@ static bool __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
 }
 
 /* Like fail(), keeping the reason a helper gave after ": ". */
-static bool __attribute__((format(printf, 1, 2))) fail_more(const char *fmt, ...)
+static bool PRINTF(1, 2) fail_more(const char *fmt, ...)
 {
 	char inner[REASON_MAX];
 	va_list ap;
@@ -184,7 +188,7 @@ static bool __attribute__((format(printf, 1, 2))) fail_more(const char *fmt, ...
 	return false;
 }
 
-static void __attribute__((format(printf, 1, 2))) diag(const char *fmt, ...)
+static void PRINTF(1, 2) diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -356,6 +360,7 @@ static bool vcpu_set_mode(struct vcpu *v)
 		sr.tr.type = 11;	/* busy 64-bit TSS */
 		sr.tr.present = 1;
 		sr.tr.s = 0;
+		sr.idt.limit = 0;	/* any exception: triple fault */
 		sr.cr0 = CR0_PE | CR0_NE | CR0_PG;
 		sr.cr4 = CR4_PAE;
 		sr.cr3 = PML4_GPA;
@@ -372,6 +377,7 @@ static bool vcpu_set_mode(struct vcpu *v)
 		sr.tr.type = 11;	/* busy 32-bit TSS */
 		sr.tr.present = 1;
 		sr.tr.s = 0;
+		sr.idt.limit = 0;	/* any exception: triple fault */
 		sr.cr0 = CR0_PE | CR0_NE;
 		sr.cr4 = 0;
 		sr.efer = 0;
@@ -829,7 +835,7 @@ static bool t_probe_32bit(void)
 	struct vcpu *v = &vm.vcpu[VA];
 	long long offered, ret;
 
-	if (!hypercall(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0), &ret))
+	if (!hypercall(v, PVSCALE_HC_PROBE, GUEST_VERSION, &ret))
 		return false;
 	if (v->rax >> 32)
 		return fail("RAX %#llx: a 32-bit caller must get KVM's 32-bit result",
@@ -851,8 +857,7 @@ static bool t_probe_64bit(void)
 {
 	long long ret;
 
-	if (!hypercall(&vm.vcpu[VLONG], PVSCALE_HC_PROBE,
-		       PVSCALE_VERSION(1, 0), &ret))
+	if (!hypercall(&vm.vcpu[VLONG], PVSCALE_HC_PROBE, GUEST_VERSION, &ret))
 		return false;
 	if (ret < 0)
 		return fail("PROBE = %lld", ret);
@@ -900,7 +905,7 @@ static bool t_probe_not_rejected(void)
 		return false;
 	for (i = 0; i < 3; i++) {
 		if (!hypercall(&vm.vcpu[VA], PVSCALE_HC_PROBE,
-			       PVSCALE_VERSION(1, 0), &ret))
+			       GUEST_VERSION, &ret))
 			return false;
 	}
 	if (!read_stats(&s1))
@@ -984,7 +989,7 @@ static bool t_page_untouched_after_unregister(void)
 	unsigned int i;
 
 	memset(p, 0xa5, PAGE);
-	if (!hypercall(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0), &ret))
+	if (!hypercall(v, PVSCALE_HC_PROBE, GUEST_VERSION, &ret))
 		return false;
 	page_init(&vm, PAGE_B);
 	if (!do_register(v, PAGE_B, 0) || !do_unregister(v, 0) ||
@@ -1188,7 +1193,7 @@ static bool t_kvm_vapic_poll_irq(void)
 static bool t_nr_high_bits_ignored_32bit(void)
 {
 	return expect_hc(&vm.vcpu[VA], 1ULL << 32 | PVSCALE_HC_PROBE,
-			 PVSCALE_VERSION(1, 0), features);
+			 GUEST_VERSION, features);
 }
 
 /* ... while in 64-bit mode they make it another, unknown, number. */
@@ -1226,7 +1231,7 @@ static bool t_cpl3_eperm(void)
 
 	page_init(&vm, PAGE_C);
 	memcpy(before, gpa_ptr(&vm, PAGE_C), PAGE);
-	if (!expect_hc(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0),
+	if (!expect_hc(v, PVSCALE_HC_PROBE, GUEST_VERSION,
 		       -PVSCALE_EPERM) ||
 	    !expect_hc(v, PVSCALE_HC_REGISTER, PAGE_C, -PVSCALE_EPERM) ||
 	    !expect_hc(v, PVSCALE_HC_UNREGISTER, 0, -PVSCALE_EPERM))
@@ -1335,7 +1340,7 @@ static bool t_unregister_after_page_trashed(void)
 	if (!do_register(v, PAGE_A, 0))
 		return false;
 	memset(gpa_ptr(&vm, PAGE_A), 0xff, PAGE);
-	if (!hypercall(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0), &ret))
+	if (!hypercall(v, PVSCALE_HC_PROBE, GUEST_VERSION, &ret))
 		return false;
 	return do_unregister(v, 0) && expect_nr_vcpus(base.nr_vcpus);
 }
@@ -1350,7 +1355,7 @@ static bool t_unregister_after_memslot_deleted(void)
 	if (!do_register(v, SPARE_GPA, 0) ||
 	    !set_slot(&vm, SLOT_SPARE, 0, SPARE_GPA, 0, vm.spare))
 		return false;
-	if (!hypercall(v, PVSCALE_HC_PROBE, PVSCALE_VERSION(1, 0), &ret))
+	if (!hypercall(v, PVSCALE_HC_PROBE, GUEST_VERSION, &ret))
 		return false;
 	return do_unregister(v, 0) &&
 	       expect_rejected(v, SPARE_GPA, -PVSCALE_EFAULT) &&
@@ -1384,7 +1389,7 @@ static bool t_register_unregister_loop(void)
 static struct vm vm2 = { .fd = -1 };
 static struct stats before_vm2;
 
-/* Page numbers are per VM: another VM may use the same GPA. */
+/* GPAs are per VM: another VM may register the same one. */
 static bool t_same_gpa_in_other_vm(void)
 {
 	static const int ids[] = { 0, 1 };
@@ -1433,11 +1438,12 @@ static bool t_vm_destroyed_counted(void)
 /* The main VM goes too, vCPU A and the long-mode vCPU still registered. */
 static bool t_destroy_main_vm(void)
 {
+	bool ok;
+
 	page_init(&vm, PAGE_D);
-	if (!do_register(&vm.vcpu[VLONG], PAGE_D, 0))
-		return false;
+	ok = do_register(&vm.vcpu[VLONG], PAGE_D, 0);
 	vm_destroy(&vm);
-	return wait_counts(base.nr_vcpus, base.nr_vms);
+	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
 }
 
 static bool t_fresh_vm_works(void)
@@ -1449,8 +1455,7 @@ static bool t_fresh_vm_works(void)
 	bool ok;
 
 	ok = vm_create(&fresh, 1, ids, modes) &&
-	     hypercall(&fresh.vcpu[0], PVSCALE_HC_PROBE,
-		       PVSCALE_VERSION(1, 0), &ret);
+	     hypercall(&fresh.vcpu[0], PVSCALE_HC_PROBE, GUEST_VERSION, &ret);
 	if (ok && ret != features)
 		ok = fail("PROBE = %lld, want %u", ret, features);
 	if (ok) {
@@ -1475,7 +1480,7 @@ static bool expect_all_enosys(struct vcpu *v)
 	page_init(&vm, PAGE_A);
 	memcpy(before, gpa_ptr(&vm, PAGE_A), PAGE);
 	for (i = 0; i < sizeof(nr) / sizeof(nr[0]); i++) {
-		__u64 a0 = nr[i] == PVSCALE_HC_PROBE ? PVSCALE_VERSION(1, 0) :
+		__u64 a0 = nr[i] == PVSCALE_HC_PROBE ? GUEST_VERSION :
 			   PAGE_A;
 
 		if (!expect_hc(v, nr[i], a0, -PVSCALE_ENOSYS))

@@ -396,7 +396,7 @@ static bool test_check_hdr_good(void)
 	return true;
 }
 
-/* The [H] fields are the host's to write: garbage there is no reason to refuse. */
+/* [H] fields are the host's to write: garbage there is no reason to refuse. */
 static bool test_check_hdr_ignores_host_fields(void)
 {
 	struct pvscale_hdr h = good_hdr();
