@@ -69,12 +69,13 @@ static struct pvs_vcpu *pvs_vcpu_find(struct kvm_vcpu *vcpu)
 	return NULL;
 }
 
-static bool pvs_gpa_taken(struct pvs_vm *vm, u64 gpa)
+/* By page, not address: two memslots may alias the same memory. */
+static bool pvs_page_taken(struct pvs_vm *vm, struct page *page)
 {
 	struct pvs_vcpu *v;
 
 	list_for_each_entry(v, &vm->vcpus, vm_link)
-		if (v->gpa == gpa)
+		if (v->page == page)
 			return true;
 	return false;
 }
@@ -160,7 +161,7 @@ int pvs_vcpu_attach(struct kvm_vcpu *vcpu, u64 gpa, struct page *page)
 	vm = pvs_vm_find(vcpu->kvm);
 	if (pvs_vcpu_find(vcpu))
 		ret = -PVSCALE_EEXIST;
-	else if (vm && pvs_gpa_taken(vm, gpa))
+	else if (vm && pvs_page_taken(vm, page))
 		ret = -PVSCALE_EBUSY;
 	if (ret)
 		goto out_unlock;

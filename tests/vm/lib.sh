@@ -61,14 +61,20 @@ skip() {
 	verdict "ok $1 # SKIP $2"
 }
 
+# The check_* helpers print one result and return 0 when it passed, so a
+# scenario can stop early: `check insmod host_insmod || exit 0`.
+
 # check NAME CMD...: ok when CMD exits 0; its output becomes the reason.
 check() {
-	local _n=$1 _o
+	local _n=$1 _o _rc
 	shift
-	if _o=$("$@" 2>&1); then
+	_o=$("$@" 2>&1)
+	_rc=$?
+	if [ "$_rc" -eq 0 ]; then
 		ok "$_n"
 	else
-		not_ok "$_n" "'$*' failed (status $?): $_o"
+		not_ok "$_n" "'$*' failed (status $_rc): $_o"
+		return 1
 	fi
 }
 
@@ -78,9 +84,9 @@ check_fails() {
 	shift
 	if _o=$("$@" 2>&1); then
 		not_ok "$_n" "'$*' succeeded but must fail: $_o"
-	else
-		ok "$_n"
+		return 1
 	fi
+	ok "$_n"
 }
 
 # check_eq NAME EXPECTED ACTUAL
@@ -89,6 +95,7 @@ check_eq() {
 		ok "$1"
 	else
 		not_ok "$1" "expected '$2', got '$3'"
+		return 1
 	fi
 }
 
@@ -98,7 +105,17 @@ check_match() {
 		ok "$1"
 	else
 		not_ok "$1" "'$3' does not match /$2/"
+		return 1
 	fi
+}
+
+# num TEXT: TEXT when it is a decimal number, else -1 (so arithmetic on a
+# garbled sysfs read fails a check instead of killing the shell).
+num() {
+	case $1 in
+	''|*[!0-9]*) echo -1 ;;
+	*) echo "$1" ;;
+	esac
 }
 
 # ---- ending a scenario early -----------------------------------------
@@ -287,6 +304,18 @@ l2_stop() {
 	diag "L2 $1 stopped"
 }
 
+# l2_kill ID: kill the guest's QEMU outright (the VM dies with whatever
+# it had registered) and reap it.
+l2_kill() {
+	local _d _p
+	_d=$(_l2dir "$1")
+	_p=$(cat "$_d/pid" 2>/dev/null) || return 0
+	kill -9 "$_p" 2>/dev/null
+	wait "$_p" 2>/dev/null
+	rm -f "$_d/pid"
+	diag "L2 $1 killed"
+}
+
 # l2_stop_all: used by init-l1 once the scenario has ended, however.
 l2_stop_all() {
 	local _f _p
@@ -380,6 +409,7 @@ check_hex_eq() {
 		ok "$1"
 	else
 		not_ok "$1" "expected $2, got '$3'"
+		return 1
 	fi
 }
 
@@ -402,4 +432,15 @@ GUEST_SYSFS=/sys/kernel/pvscale_guest
 # guest_attr ID NAME: one guest sysfs attribute of L2 ID.
 guest_attr() {
 	l2_cmd "$1" "cat $GUEST_SYSFS/$2"
+}
+
+# module_says MARK MODULE [ID]: the distinct lines MODULE itself logged
+# since MARK in L1 (or L2 ID). Left out: the module loader's notes (taint,
+# signature, "invalid for parameter"), and repeats, because busybox insmod
+# retries a failed finit_module(2) with init_module(2), so a refused
+# module's init runs, and logs, twice per insmod.
+module_says() {
+	dmesg_since "$1" $3 | grep "$2: " |
+		grep -vE 'taints kernel|tainting kernel|verification failed|invalid for parameter' |
+		sed 's/^\[[^]]*\] //' | awk '!seen[$0]++'
 }
