@@ -241,7 +241,7 @@ l2_cmd() {
 	echo "$_seq" >"$_d/seq"
 	_boots=$(_l2_readies "$_id")
 	_l2_alive "$_id" || l2_dead "$_id" "is gone"
-	_l2_send "$_id" "$_seq $*"
+	_l2_send "$_id" "$_seq $(printf '%s' "$*" | base64 -w 0)"
 	_t=0
 	while ! grep -q "@@END $_seq " "$_d/ctl.log"; do
 		_l2_alive "$_id" || l2_dead "$_id" "exited while running '$*'"
@@ -276,7 +276,7 @@ l2_reboot() {
 	diag "rebooting L2 $1"
 	# reboot -f: straight to reboot(2) (reboot notifiers, device
 	# shutdown), as `reboot` would ask init, and our init is a loop.
-	_l2_send "$1" "$_seq reboot -f"
+	_l2_send "$1" "$_seq $(echo 'reboot -f' | base64 -w 0)"
 	_l2_wait_ready "$1" $((_boots + 1)) "reboot"
 }
 
@@ -288,7 +288,7 @@ l2_stop() {
 	if _l2_alive "$1"; then
 		_seq=$(($(cat "$_d/seq") + 1))
 		echo "$_seq" >"$_d/seq"
-		timeout 20 sh -c 'printf "%s poweroff -f\n" "$1" >"$2"' sh "$_seq" "$_d/ctl.in"
+		timeout 20 sh -c 'printf "%s %s\n" "$1" "$(echo poweroff -f | base64 -w 0)" >"$2"' sh "$_seq" "$_d/ctl.in"
 	fi
 	_t=0
 	while _l2_alive "$1" && [ "$_t" -lt $((L2_STOP_TIMEOUT * 2)) ]; do

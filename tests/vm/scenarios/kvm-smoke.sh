@@ -14,6 +14,10 @@ check_eq l2-nproc 2 "$(l2_cmd 1 nproc)"
 l2_cmd 1 'exit 3' >/dev/null
 check_eq l2-exit-status 3 "$?"
 check_eq l2-output-multiline "a b" "$(l2_cmd 1 'echo a; echo b >&2' | tr '\n' ' ' | sed 's/ $//')"
+# A command may span lines.
+check_eq l2-multiline-command "x y" "$(l2_cmd 1 'for w in x y; do
+	echo $w
+done' | tr '\n' ' ' | sed 's/ $//')"
 dmesg_clean dmesg-clean-l2 1
 l2_stop 1
 dmesg_clean dmesg-clean-l1
