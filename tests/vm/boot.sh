@@ -7,6 +7,15 @@ SILENCE=${PVS_VM_SILENCE:-150}		# no console/verdict output, seconds
 
 # ---- one L1 boot -----------------------------------------------------
 
+# timeout(1) puts itself in a process group of its own, so a Ctrl-C of the
+# runner would not reach L1: end it explicitly.
+L1_PID=
+l1_cleanup() {
+	[ -z "$L1_PID" ] || kill "$L1_PID" 2>/dev/null
+}
+trap 'l1_cleanup' EXIT
+trap 'l1_cleanup; exit 130' INT TERM
+
 # boot_l1 KVER SCENARIO DIR ATTEMPT: run L1 to its end; DIR/stop says why it ended
 # when it did not end by itself.
 boot_l1() {
@@ -17,16 +26,19 @@ boot_l1() {
 	: >"$dir/console.log"
 	: >"$dir/verdict.log"
 	: >"$dir/l2console.log"
+	mkfifo "$dir/monitor.in" "$dir/monitor.out"
 	timeout --kill-after=10 "$HARD_TIMEOUT" \
 		qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
 		-smp "$SMP" -m 2048 -display none -nodefaults -no-reboot \
 		-serial "file:$dir/console.log" \
 		-serial "file:$dir/verdict.log" \
 		-serial "file:$dir/l2console.log" \
+		-chardev "pipe,id=mon,path=$dir/monitor" -mon chardev=mon,mode=readline \
 		-kernel "$img/vmlinux" -initrd "$img/l1.cpio" \
-		-append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet pvscale.scenario=$scen pvscale.attempt=$attempt" \
+		-append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet nokaslr pvscale.scenario=$scen pvscale.attempt=$attempt" \
 		</dev/null >"$dir/qemu.log" 2>&1 &
 	qpid=$!
+	L1_PID=$qpid
 	# Silence watchdog: L1's hang never ends by itself (shared/README).
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 5
@@ -38,6 +50,7 @@ boot_l1() {
 			idle=$((idle + 5))
 		fi
 		if [ "$idle" -ge "$SILENCE" ]; then
+			hang_samples "$dir"
 			echo "L1 silent for ${SILENCE}s, killed" >"$dir/stop"
 			kill "$qpid" 2>/dev/null
 			break
@@ -45,10 +58,76 @@ boot_l1() {
 	done
 	wait "$qpid"
 	rc=$?
+	L1_PID=
+	rm -f "$dir/monitor.in" "$dir/monitor.out"
 	echo "$rc" >"$dir/qemu-status"
 	if [ "$rc" -eq 124 ] && [ ! -e "$dir/stop" ]; then
 		echo "L1 still running after ${HARD_TIMEOUT}s, killed" >"$dir/stop"
 	fi
+}
+
+# hang_samples DIR: where the emulated CPU is, sampled through QEMU's
+# monitor before a silent L1 is killed. The raw dumps go to
+# DIR/monitor.log, the RIPs to DIR/hang-rips (hang_where names them).
+hang_samples() {
+	local dir=$1 i
+	timeout 12 cat "$dir/monitor.out" >"$dir/monitor.log" 2>/dev/null &
+	local catpid=$!
+	for i in 1 2 3 4 5 6 7 8; do
+		timeout 2 sh -c 'echo "info registers" >"$1"' sh "$dir/monitor.in" || break
+		sleep 1
+	done
+	wait "$catpid"
+	grep -o 'RIP=[0-9a-f]*' "$dir/monitor.log" | cut -d= -f2 >"$dir/hang-rips"
+}
+
+# kallsyms KVER: the path of the kernel's text symbols, made once by a
+# boot of the kallsyms scenario (Debian's System.map is a placeholder;
+# L1 and L2 boot with nokaslr, so the addresses hold for every boot).
+kallsyms() {
+	local kver=$1 f=$TOP/build/vm/$1/kallsyms dir=$TOP/build/vm/logs/$1/kallsyms
+	if [ ! -s "$f" ]; then
+		boot_l1 "$kver" kallsyms "$dir" 1
+		tr -d '\r' <"$dir/l2console.log" | awk 'NF == 3 && $2 ~ /^[tT]$/' | LC_ALL=C sort >"$f.tmp"
+		if [ "$(wc -l <"$f.tmp")" -gt 10000 ]; then mv "$f.tmp" "$f"; else rm -f "$f.tmp"; fi
+	fi
+	echo "$f"
+}
+
+# hang_where DIR KVER: the sampled RIPs as symbols, most frequent first.
+# pvscale module text is named from the ".text at" lines lib.sh puts on
+# the consoles. A CPU looping in pvscale code, or in L1 code, points at a
+# bug; in an idle loop or in L2 at the platform. QEMU's register dump does
+# not say whether the CPU was in L1 or (nested) in L2, and both run the
+# same kernel at the same addresses.
+hang_where() {
+	local dir=$1 syms
+	[ -s "$dir/hang-rips" ] || { echo "no CPU samples"; return; }
+	syms=$(kallsyms "$2")
+	{
+		sed -n 's/.*pvscale-text \(pvscale_[a-z]*\) \(0x[0-9a-f]*\).*/M \2 \1/p' \
+			"$dir/console.log" "$dir/l2console.log" | tr -d '\r'
+		[ -s "$syms" ] && awk '{ print "K", $1, $3 }' "$syms"
+		sed 's/^/R /' "$dir/hang-rips"
+	} | awk '
+		function hex(s,   i, n) { n = 0; sub(/^0x/, "", s); s = tolower(s)
+			for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return n }
+		# Kernel addresses lose their top 16 bits (all ones) so that
+		# they stay exact in a double.
+		function low(s) { sub(/^0x/, "", s); return hex(substr(s, length(s) - 11)) }
+		$1 == "M" { mod[++nm] = low($2); modname[nm] = $3; next }
+		$1 == "K" { ka[++nk] = low($2); kn[nk] = $3; next }
+		$1 == "R" {
+			if (hex(substr($2, 1, 4)) != 65535) { where["user"]++; next }
+			w = low($2); best = ""; bo = 0
+			for (i = 1; i <= nm; i++) if (mod[i] <= w && w - mod[i] < 1048576 && (best == "" || w - mod[i] < bo)) { best = modname[i]; bo = w - mod[i] }
+			if (best == "") { lo = 1; hi = nk
+				while (lo <= hi) { mid = int((lo + hi) / 2); if (ka[mid] <= w) { best = kn[mid]; bo = w - ka[mid]; lo = mid + 1 } else hi = mid - 1 } }
+			where[(best == "" ? "?" $2 : sprintf("%s+0x%x", best, bo))]++
+		}
+		END { for (s in where) printf "%d %s\n", where[s], s }' |
+		sort -rn | awk '{ printf "%s%s (x%d)", sep, $2, $1; sep = ", " } END { print "" }'
 }
 
 # ---- judging a boot ---------------------------------------------------
@@ -92,6 +171,7 @@ classify() {
 		REASON=$(grep -m1 '^@@pvscale platform-died' "$dir/verdict.txt" | sed 's/^@@pvscale platform-died //')
 	elif [ -e "$dir/stop" ]; then
 		REASON=$(cat "$dir/stop")
+		[ ! -e "$dir/hang-rips" ] || REASON="$REASON; CPU samples: $(hang_where "$dir" "$kver")"
 	elif [ -z "$begin" ]; then
 		REASON="L1 never reached the scenario (QEMU status $(cat "$dir/qemu-status")): $(tr -d '\r' <"$dir/console.log" | grep -v '^$' | tail -n 1)"
 	else

@@ -26,8 +26,9 @@ L2_STOP_TIMEOUT=${L2_STOP_TIMEOUT:-60}
 # using XSAVE WARNs "XSAVE consistency problem" in fpu__init_system_xstate
 # and then runs with XSAVE off anyway; on Debian 6.1 that WARN comes after
 # panic_on_warn is parsed and kills every L2 at boot. Starting with XSAVE
-# off is the same end state without the WARN.
-L2_APPEND=${L2_APPEND:-"pci=off noxsave loglevel=3 console=ttyS0 panic=-1 panic_on_warn=1 oops=panic"}
+# off is the same end state without the WARN. nokaslr: addresses sampled
+# from a hung run (tests/vm/boot.sh) resolve with System.map.
+L2_APPEND=${L2_APPEND:-"pci=off noxsave nokaslr loglevel=3 console=ttyS0 panic=-1 panic_on_warn=1 oops=panic"}
 
 mkdir -p "$PVS_RUN"
 
@@ -217,6 +218,9 @@ _l2_wait_ready() {
 		if [ "$_t" -ge $((L2_BOOT_TIMEOUT * 2)) ]; then
 			l2_dead "$1" "did not answer within ${L2_BOOT_TIMEOUT}s of $3"
 		fi
+		# A heartbeat, so that tests/vm/run's silence watchdog
+		# (meant for a hung L1) leaves a slow but live run alone.
+		[ $((_t % 120)) -ne 119 ] || diag "still waiting for L2 $1 ($3), $((_t / 2))s"
 		sleep 0.5
 		_t=$((_t + 1))
 	done
@@ -249,6 +253,7 @@ l2_cmd() {
 			l2_dead "$_id" "rebooted while running '$*'"
 		[ "$_t" -lt $((L2_CMD_TIMEOUT * 5)) ] ||
 			l2_dead "$_id" "did not answer '$*' within ${L2_CMD_TIMEOUT}s"
+		[ $((_t % 300)) -ne 299 ] || diag "still waiting for L2 $_id to answer '$*', $((_t / 5))s"
 		sleep 0.2
 		_t=$((_t + 1))
 	done
@@ -362,8 +367,11 @@ need_file() {
 	fi
 }
 
+# host_insmod [PARAMS]: load pvscale_host; its text address goes on the
+# console, for naming the code a hung run was spinning in (boot.sh).
 host_insmod() {
-	insmod "$HOST_KO" "$@"
+	insmod "$HOST_KO" "$@" || return
+	echo "pvscale-text pvscale_host $(cat /sys/module/pvscale_host/sections/.text)" >/dev/kmsg
 }
 
 host_rmmod() {
