@@ -88,45 +88,45 @@ kallsyms() {
 	local kver=$1 f=$TOP/build/vm/$1/kallsyms dir=$TOP/build/vm/logs/$1/kallsyms
 	if [ ! -s "$f" ]; then
 		boot_l1 "$kver" kallsyms "$dir" 1
-		tr -d '\r' <"$dir/l2console.log" | awk 'NF == 3 && $2 ~ /^[tT]$/' | LC_ALL=C sort >"$f.tmp"
+		tr -d '\r' <"$dir/l2console.log" | awk 'NF >= 3 && $2 ~ /^[tT]$/' | LC_ALL=C sort >"$f.tmp"
 		if [ "$(wc -l <"$f.tmp")" -gt 10000 ]; then mv "$f.tmp" "$f"; else rm -f "$f.tmp"; fi
 	fi
 	echo "$f"
 }
 
 # hang_where DIR KVER: the sampled RIPs as symbols, most frequent first.
-# pvscale module text is named from the ".text at" lines lib.sh puts on
-# the consoles. A CPU looping in pvscale code, or in L1 code, points at a
-# bug; in an idle loop or in L2 at the platform. QEMU's register dump does
-# not say whether the CPU was in L1 or (nested) in L2, and both run the
-# same kernel at the same addresses.
+# pvscale module text is named from the "pvscale-text" lines lib.sh and
+# init-l2 put on the consoles. A CPU looping in pvscale code, or in L1
+# code, points at a bug; in an idle loop or in L2 at the platform. QEMU's
+# register dump does not say whether the CPU was in L1 or (nested) in L2,
+# and both run the same kernel at the same addresses.
 hang_where() {
 	local dir=$1 syms
 	[ -s "$dir/hang-rips" ] || { echo "no CPU samples"; return; }
 	syms=$(kallsyms "$2")
 	{
-		sed -n 's/.*pvscale-text \(pvscale_[a-z]*\) \(0x[0-9a-f]*\).*/M \2 \1/p' \
-			"$dir/console.log" "$dir/l2console.log" | tr -d '\r'
-		[ -s "$syms" ] && awk '{ print "K", $1, $3 }' "$syms"
-		sed 's/^/R /' "$dir/hang-rips"
-	} | awk '
-		function hex(s,   i, n) { n = 0; sub(/^0x/, "", s); s = tolower(s)
+		# One table of "ADDRESS NAME", sorted: kernel and stock
+		# module symbols, then the pvscale module bases.
+		[ -s "$syms" ] && awk '{ print $1, $3 $4 }' "$syms"
+		tr -d '\r' <"$dir/console.log" | cat - "$dir/l2console.log" | tr -d '\r' |
+			sed -n 's/.*pvscale-text \(pvscale_[a-z]*\) 0x\([0-9a-f]*\).*/\2 [\1]/p'
+	} | LC_ALL=C sort -u >"$dir/hang-symbols"
+	awk '
+		function hex(s,   i, n) { n = 0; s = tolower(s)
 			for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
 			return n }
 		# Kernel addresses lose their top 16 bits (all ones) so that
 		# they stay exact in a double.
-		function low(s) { sub(/^0x/, "", s); return hex(substr(s, length(s) - 11)) }
-		$1 == "M" { mod[++nm] = low($2); modname[nm] = $3; next }
-		$1 == "K" { ka[++nk] = low($2); kn[nk] = $3; next }
-		$1 == "R" {
-			if (hex(substr($2, 1, 4)) != 65535) { where["user"]++; next }
-			w = low($2); best = ""; bo = 0
-			for (i = 1; i <= nm; i++) if (mod[i] <= w && w - mod[i] < 1048576 && (best == "" || w - mod[i] < bo)) { best = modname[i]; bo = w - mod[i] }
-			if (best == "") { lo = 1; hi = nk
-				while (lo <= hi) { mid = int((lo + hi) / 2); if (ka[mid] <= w) { best = kn[mid]; bo = w - ka[mid]; lo = mid + 1 } else hi = mid - 1 } }
-			where[(best == "" ? "?" $2 : sprintf("%s+0x%x", best, bo))]++
+		function low(s) { return hex(substr(s, length(s) - 11)) }
+		FNR == NR { a[++n] = low($1); name[n] = $2; next }
+		{
+			if (substr($1, 1, 4) != "ffff") { where["user"]++; next }
+			w = low($1); best = ""; lo = 1; hi = n
+			while (lo <= hi) { mid = int((lo + hi) / 2)
+				if (a[mid] <= w) { best = name[mid]; bo = w - a[mid]; lo = mid + 1 } else hi = mid - 1 }
+			where[(best == "" ? "?" $1 : sprintf("%s+0x%x", best, bo))]++
 		}
-		END { for (s in where) printf "%d %s\n", where[s], s }' |
+		END { for (s in where) printf "%d %s\n", where[s], s }' "$dir/hang-symbols" "$dir/hang-rips" |
 		sort -rn | awk '{ printf "%s%s (x%d)", sep, $2, $1; sep = ", " } END { print "" }'
 }
 

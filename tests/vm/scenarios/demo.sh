@@ -25,9 +25,9 @@ l2_show() {
 	l2_cmd d "$*" | while IFS= read -r l; do say "  $l"; done
 }
 
-# attrs DIR: every attribute of a sysfs directory as "name: value".
+# attrs DIR: every attribute of a sysfs directory as "name:value".
 attrs_cmd() {
-	echo "for f in \$(find $1 -type f | sort); do printf '%-24s %s\n' \"\${f#$1/}:\" \"\$(cat \$f)\"; done"
+	echo "cd $1 && grep -r . . | sed 's|^./||' | sort"
 }
 
 section "L1 (the KVM host): kernel $(uname -r), stock kvm_amd, npt=$(cat /sys/module/kvm_amd/parameters/npt)"
@@ -48,9 +48,9 @@ show "cat /sys/kernel/debug/pvscale_host/registrations"
 
 section "kernel messages"
 say "L1 dmesg (pvscale):"
-dmesg_since "$m" | grep -E 'pvscale|kvm' | grep -v pvscale-test-mark | while IFS= read -r l; do say "  $l"; done
+dmesg_since "$m" | grep -E 'pvscale|kvm' | grep -vE 'pvscale-test-mark|pvscale-text' | while IFS= read -r l; do say "  $l"; done
 say "L2 dmesg (pvscale):"
-dmesg_since "$gm" d | grep pvscale | grep -v pvscale-test-mark | while IFS= read -r l; do say "  $l"; done
+dmesg_since "$gm" d | grep pvscale | grep -vE 'pvscale-test-mark|pvscale-text' | while IFS= read -r l; do say "  $l"; done
 
 section "guest powers off; the host forgets it"
 l2_stop d
