@@ -3,6 +3,7 @@
 # harness works for a kernel; every other scenario builds on it.
 #
 # needs: (nothing)
+# manual: every pvscale scenario boots L2s too; run it by name to check the platform alone.
 
 kver=$(uname -r)
 check_eq kvm-amd-npt Y "$(cat /sys/module/kvm_amd/parameters/npt)"
