@@ -23,4 +23,16 @@
 #define pvs_unregister_syscore(s)	unregister_syscore_ops(*(s))
 #endif
 
+/*
+ * kvm_apic_send_ipi() is exported by kvm.ko but declared only in
+ * arch/x86/kvm/lapic.h, which the headers packages do not ship. Its
+ * signature is the same in 6.1.192 and 6.12.117 (arch/x86/kvm/lapic.c:
+ * "void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low,
+ * u32 icr_high)", EXPORT_SYMBOL_GPL). It WARNs on the ICR BUSY bit: callers
+ * validate the ICR first.
+ */
+#include <linux/types.h>
+struct kvm_lapic;
+void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
+
 #endif /* PVSCALE_COMPAT_H */

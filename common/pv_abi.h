@@ -71,10 +71,17 @@ enum pvscale_hc {
 	 * IPI(a0 = ICR low word, a1 = first APIC ID, a2 = bitmap words).
 	 * Sends the interrupt to every APIC ID set in the calling vCPU's
 	 * dest.bitmap[0 .. a2-1] (bit i = APIC ID a1 + i), through KVM's
-	 * local APIC emulation, in one exit (PVSCALE_F_IPI). The ICR word
-	 * must be a physical-destination, no-shorthand, edge fixed (vector
-	 * >= 32) or NMI interrupt. Returns the number of vCPUs it was
-	 * delivered to, or a negative error; IDs with no vCPU are skipped.
+	 * local APIC emulation, in one exit (PVSCALE_F_IPI): each ID gets
+	 * exactly what a native physical-destination ICR write to it would
+	 * give, so IDs with no vCPU are dropped. The ICR word may hold only
+	 * the vector, the delivery mode and the level (assert) bit: fixed
+	 * with vector >= 32, or NMI with vector 0. 1 <= a2 <= 64 and
+	 * a1 + 64 * a2 <= the host's APIC ID limit (4096 on Debian's
+	 * kernels); a sender in xAPIC mode may set no ID >= 0xff (0xff is
+	 * its broadcast address). Returns the number of IDs set, or
+	 * -PVSCALE_EOPNOTSUPP (toggled off, or no in-kernel local APIC),
+	 * -PVSCALE_EINVAL (bad ICR, range or set, local APIC disabled),
+	 * -PVSCALE_ENOENT (no registered page); nothing is sent on error.
 	 */
 	PVSCALE_HC_IPI		= PVSCALE_HC_BASE + 3,
 	/*

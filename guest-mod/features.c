@@ -19,6 +19,7 @@ static const struct pvg_feature {
 	int (*enable)(void);
 	void (*disable)(void);
 } pvg_features[] = {
+	{ "ipi", PVSCALE_F_IPI, pvg_ipi_enable, pvg_ipi_disable },
 };
 
 static DEFINE_MUTEX(pvg_features_lock);

@@ -120,9 +120,12 @@ static int __init pvg_init(void)
 	ret = sysfs_create_group(pvg_kobj, &pvg_group);
 	if (ret)
 		goto err_kobj;
-	ret = pvg_pages_init();
+	ret = pvg_stats_init(pvg_kobj);
 	if (ret)
 		goto err_kobj;
+	ret = pvg_pages_init();
+	if (ret)
+		goto err_stats;
 	ret = pvg_features_init(pvg_kobj);
 	if (ret)
 		goto err_pages;
@@ -136,6 +139,8 @@ static int __init pvg_init(void)
 
 err_pages:
 	pvg_pages_exit();
+err_stats:
+	pvg_stats_exit(pvg_kobj);
 err_kobj:
 	kobject_put(pvg_kobj);
 	return ret;
@@ -145,6 +150,7 @@ static void __exit pvg_exit(void)
 {
 	pvg_features_exit(pvg_kobj);
 	pvg_pages_exit();
+	pvg_stats_exit(pvg_kobj);
 	kobject_put(pvg_kobj);
 }
 

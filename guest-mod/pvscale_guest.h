@@ -4,6 +4,7 @@
 #define PVSCALE_GUEST_H
 
 #include <linux/cpumask.h>
+#include <linux/percpu.h>
 #include "pv_abi.h"
 
 struct kobject;
@@ -22,5 +23,23 @@ struct pvscale_page *pvg_cpu_page(int cpu);
 u32 pvg_enabled_features(void);
 int pvg_features_init(struct kobject *kobj);
 void pvg_features_exit(struct kobject *kobj);
+
+/* stats.c: per-CPU counters, summed in /sys/kernel/pvscale_guest/stats. */
+enum pvg_stat {
+	PVG_STAT_PV_IPI_SENDS,		/* IPIs sent by one hypercall */
+	PVG_STAT_IPI_FALLBACKS,		/* IPIs left to the kernel's own path */
+	PVG_NR_STATS,
+};
+DECLARE_PER_CPU(unsigned long [PVG_NR_STATS], pvg_stats);
+static inline void pvg_stat_inc(enum pvg_stat s)
+{
+	this_cpu_inc(pvg_stats[s]);
+}
+int pvg_stats_init(struct kobject *kobj);
+void pvg_stats_exit(struct kobject *kobj);
+
+/* ipi.c: PV multicast IPIs (PVSCALE_F_IPI). */
+int pvg_ipi_enable(void);
+void pvg_ipi_disable(void);
 
 #endif /* PVSCALE_GUEST_H */

@@ -17,6 +17,7 @@ static const struct pvs_feature {
 	const char *name;
 	unsigned int bit;
 } pvs_features[] = {
+	{ "ipi", PVSCALE_F_IPI },
 };
 
 static DEFINE_MUTEX(pvs_features_lock);

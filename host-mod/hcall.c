@@ -18,6 +18,7 @@
  */
 #include <linux/kprobes.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include "pvscale_host.h"
 #include "pv_check.h"
 
@@ -79,9 +80,53 @@ static long pvs_hc_register(struct kvm_vcpu *vcpu, u64 gpa)
 	return 0;
 }
 
-static long pvs_hc_dispatch(struct kvm_vcpu *vcpu, unsigned long nr,
-			    unsigned long a0)
+/*
+ * IPI(icr, first, nwords). The sender's local APIC must be KVM's (the
+ * delivery goes through it) and enabled, as for a native ICR write.
+ */
+static long pvs_hc_ipi_checked(struct kvm_vcpu *vcpu, unsigned long icr,
+			       unsigned long first, unsigned long nwords)
 {
+	u64 dest[PVSCALE_DEST_WORDS];
+	bool x2apic = vcpu->arch.apic_base & X2APIC_ENABLE;
+	int ret;
+
+	if (!pvs_feature_on(PVSCALE_F_IPI) || !vcpu->arch.apic)
+		return -PVSCALE_EOPNOTSUPP;
+	if (!(vcpu->arch.apic_base & MSR_IA32_APICBASE_ENABLE))
+		return -PVSCALE_EINVAL;
+	ret = pvscale_check_ipi_icr(icr);
+	if (!ret)
+		ret = pvscale_check_dest_range(first, nwords, KVM_MAX_VCPU_IDS);
+	if (ret)
+		return ret;
+	/* Checked above; clamp it under speculation too (it sizes a copy). */
+	nwords = array_index_nospec(nwords - 1, PVSCALE_DEST_WORDS) + 1;
+	ret = pvs_vcpu_read_dest(vcpu, dest, nwords);
+	if (!ret)
+		ret = pvscale_check_dest_set(dest, nwords, first, x2apic ?
+					     KVM_MAX_VCPU_IDS :
+					     PVSCALE_XAPIC_BROADCAST);
+	if (ret)
+		return ret;
+	return pvs_ipi_send(vcpu, icr, first, dest, nwords);
+}
+
+static long pvs_hc_ipi(struct kvm_vcpu *vcpu, unsigned long icr,
+		       unsigned long first, unsigned long nwords)
+{
+	long ret = pvs_hc_ipi_checked(vcpu, icr, first, nwords);
+
+	pvs_stat_inc(PVS_STAT_IPI_CALLS);
+	if (ret < 0)
+		pvs_stat_inc(PVS_STAT_IPI_REJECTED);
+	return ret;
+}
+
+static long pvs_hc_dispatch(struct kvm_vcpu *vcpu, unsigned long nr,
+			    const unsigned long *a)
+{
+
 	switch (nr) {
 	case PVSCALE_HC_PROBE:
 		pvs_stat_inc(PVS_STAT_PROBE);
@@ -89,10 +134,12 @@ static long pvs_hc_dispatch(struct kvm_vcpu *vcpu, unsigned long nr,
 					    pvs_offered_features());
 	case PVSCALE_HC_REGISTER:
 		pvs_stat_inc(PVS_STAT_REGISTER);
-		return pvs_hc_register(vcpu, a0);
+		return pvs_hc_register(vcpu, a[0]);
 	case PVSCALE_HC_UNREGISTER:
 		pvs_stat_inc(PVS_STAT_UNREGISTER);
 		return pvs_vcpu_detach(vcpu);
+	case PVSCALE_HC_IPI:
+		return pvs_hc_ipi(vcpu, a[0], a[1], a[2]);
 	default:
 		return -PVSCALE_ENOSYS;
 	}
@@ -112,10 +159,13 @@ static int pvs_hc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int pvs_hc_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct pvs_hc_call *c = (struct pvs_hc_call *)ri->data;
-	unsigned long *rax = &c->vcpu->arch.regs[VCPU_REGS_RAX];
-	unsigned long nr = c->nr, a0 = c->vcpu->arch.regs[VCPU_REGS_RBX];
+	unsigned long *gpr = c->vcpu->arch.regs, *rax = &gpr[VCPU_REGS_RAX];
+	unsigned long nr = c->nr, a[] = {
+		gpr[VCPU_REGS_RBX], gpr[VCPU_REGS_RCX], gpr[VCPU_REGS_RDX],
+	};
 	bool op_64_bit;
 	long ret;
+	int i;
 
 	/*
 	 * Only KVM's "unknown hypercall" answer is replaced. Its width tells
@@ -129,11 +179,12 @@ static int pvs_hc_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 0;
 	if (!op_64_bit) {
 		nr = (u32)nr;
-		a0 = (u32)a0;
+		for (i = 0; i < ARRAY_SIZE(a); i++)
+			a[i] = (u32)a[i];
 	}
 	if (!pvs_hc_ours(nr))
 		return 0;
-	ret = pvs_hc_dispatch(c->vcpu, nr, a0);
+	ret = pvs_hc_dispatch(c->vcpu, nr, a);
 	if (ret < 0)
 		pvs_stat_inc(PVS_STAT_REJECTED);
 	*rax = op_64_bit ? (unsigned long)ret : (u32)ret;

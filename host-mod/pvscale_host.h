@@ -31,6 +31,11 @@ void pvs_vm_publish_features(u32 features);
 unsigned int pvs_nr_vms(void);
 unsigned int pvs_nr_vcpus(void);
 void pvs_vm_show(struct seq_file *m);
+int pvs_vcpu_read_dest(struct kvm_vcpu *vcpu, u64 *dst, unsigned int nwords);
+
+/* ipi.c: deliver a validated PVSCALE_HC_IPI. */
+long pvs_ipi_send(struct kvm_vcpu *vcpu, u32 icr, u32 first, const u64 *dest,
+		  unsigned int nwords);
 
 /* stats.c: counters in sysfs, the registrations table in debugfs. */
 enum pvs_stat {
@@ -40,9 +45,13 @@ enum pvs_stat {
 	PVS_STAT_REJECTED,
 	PVS_STAT_VCPU_DESTROYED,
 	PVS_STAT_VM_DESTROYED,
+	PVS_STAT_IPI_CALLS,
+	PVS_STAT_IPI_TARGETS,
+	PVS_STAT_IPI_REJECTED,
 	PVS_NR_STATS,
 };
 void pvs_stat_inc(enum pvs_stat s);
+void pvs_stat_add(enum pvs_stat s, long n);
 int pvs_stats_init(void);
 void pvs_stats_exit(void);
 

@@ -16,6 +16,11 @@ void pvs_stat_inc(enum pvs_stat s)
 	atomic_long_inc(&pvs_stats[s]);
 }
 
+void pvs_stat_add(enum pvs_stat s, long n)
+{
+	atomic_long_add(n, &pvs_stats[s]);
+}
+
 struct pvs_stat_attr {
 	struct kobj_attribute attr;
 	enum pvs_stat stat;
@@ -49,6 +54,9 @@ PVS_STAT_ATTR(unregister, PVS_STAT_UNREGISTER);
 PVS_STAT_ATTR(rejected, PVS_STAT_REJECTED);
 PVS_STAT_ATTR(vcpu_destroyed, PVS_STAT_VCPU_DESTROYED);
 PVS_STAT_ATTR(vm_destroyed, PVS_STAT_VM_DESTROYED);
+PVS_STAT_ATTR(ipi_calls, PVS_STAT_IPI_CALLS);
+PVS_STAT_ATTR(ipi_targets, PVS_STAT_IPI_TARGETS);
+PVS_STAT_ATTR(ipi_rejected, PVS_STAT_IPI_REJECTED);
 
 static struct attribute *pvs_stat_attrs[] = {
 	&pvs_stat_probe.attr.attr,
@@ -57,6 +65,9 @@ static struct attribute *pvs_stat_attrs[] = {
 	&pvs_stat_rejected.attr.attr,
 	&pvs_stat_vcpu_destroyed.attr.attr,
 	&pvs_stat_vm_destroyed.attr.attr,
+	&pvs_stat_ipi_calls.attr.attr,
+	&pvs_stat_ipi_targets.attr.attr,
+	&pvs_stat_ipi_rejected.attr.attr,
 	&pvs_stat_missed.attr,
 	NULL,
 };

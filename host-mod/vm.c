@@ -208,6 +208,27 @@ int pvs_vcpu_detach(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * Copy the first @nwords (<= PVSCALE_DEST_WORDS) of @vcpu's destination set,
+ * each word read once: the caller validates the copy, never the page.
+ */
+int pvs_vcpu_read_dest(struct kvm_vcpu *vcpu, u64 *dst, unsigned int nwords)
+{
+	const struct pvscale_page *pp;
+	struct pvs_vcpu *v;
+	unsigned int i;
+
+	spin_lock(&pvs_lock);
+	v = pvs_vcpu_find(vcpu);
+	if (v) {
+		pp = page_address(v->page);
+		for (i = 0; i < nwords; i++)
+			dst[i] = READ_ONCE(pp->dest.bitmap[i]);
+	}
+	spin_unlock(&pvs_lock);
+	return v ? 0 : -PVSCALE_ENOENT;
+}
+
 /* Detach every vCPU of @vm; the caller holds pvs_lock. */
 static void pvs_vm_detach_all(struct pvs_vm *vm)
 {

@@ -8,48 +8,10 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 #include <linux/kvm_para.h>
 
+#include "ktap.h"
 #include "pv_check.h"
-
-static char why[256];
-
-/* Record why the running test failed; returns false for "return fail()". */
-static bool __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-/* Signed comparison: error codes and results. */
-#define EXPECT_EQ(got, want)						\
-	do {								\
-		long long got_ = (long long)(got);			\
-		long long want_ = (long long)(want);			\
-									\
-		if (got_ != want_)					\
-			return fail("%s = %lld, want %lld",		\
-				    #got, got_, want_);			\
-	} while (0)
-
-/* Unsigned comparison: offsets, bit fields, encodings. */
-#define EXPECT_EQ_U(got, want)						\
-	do {								\
-		unsigned long long got_ = (unsigned long long)(got);	\
-		unsigned long long want_ = (unsigned long long)(want);	\
-									\
-		if (got_ != want_)					\
-			return fail("%s = %#llx, want %#llx",		\
-				    #got, got_, want_);			\
-	} while (0)
 
 #define PAGE_OFF(member)	offsetof(struct pvscale_page, member)
 #define HDR_OFF(member)		offsetof(struct pvscale_hdr, member)
@@ -493,11 +455,7 @@ static bool test_common_minor(void)
 	return true;
 }
 
-#define T(fn)	{ #fn, fn }
-static const struct {
-	const char *name;
-	bool (*fn)(void);
-} tests[] = {
+static const struct ktap_test tests[] = {
 	T(test_page_size),
 	T(test_section_offsets),
 	T(test_section_sizes),
@@ -533,20 +491,5 @@ static const struct {
 
 int main(void)
 {
-	unsigned int i, n = sizeof(tests) / sizeof(tests[0]), failed = 0;
-
-	printf("KTAP version 1\n1..%u\n", n);
-	for (i = 0; i < n; i++) {
-		const char *name = tests[i].name + strlen("test_");
-
-		why[0] = '\0';
-		if (tests[i].fn()) {
-			printf("ok %u %s\n", i + 1, name);
-		} else {
-			printf("not ok %u %s # %s\n", i + 1, name, why);
-			failed++;
-		}
-	}
-	printf("# %u passed, %u failed\n", n - failed, failed);
-	return failed ? 1 : 0;
+	return ktap_run(tests, sizeof(tests) / sizeof(tests[0]));
 }
