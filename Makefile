@@ -5,6 +5,7 @@
 #   make                 build both modules for KVER (default: running kernel)
 #   make KVER=6.1.0-56-amd64
 #   make modules-all     build for every installed Debian 6.1/6.12 headers tree
+#   make testmods KVER=  the L2 test modules in tests/guest/ for KVER
 #   make check           whole suite: unit + build + dkms + nested VMs
 #   make demo            host VM + guest VM with both modules
 #   make bench           benchmarks (RESULT lines)
@@ -18,7 +19,7 @@ SRCS	:= Kbuild $(wildcard common/*.h common/*.mk host-mod/*.[ch] host-mod/Kbuild
 	   guest-mod/*.[ch] guest-mod/Kbuild)
 
 .PHONY: all modules modules-all unit check demo bench setup clean kvmtest \
-	install dkms-install dkms-remove
+	install dkms-install dkms-remove testmods
 
 DKMS_VER := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
@@ -32,6 +33,12 @@ modules: $(SRCS)
 	@cp -a --parents $(SRCS) $(OUT)/
 	$(MAKE) -C $(KDIR) M=$(OUT) W=$(W) modules
 	@echo "built $(OUT)/host-mod/pvscale_host.ko $(OUT)/guest-mod/pvscale_guest.ko"
+
+# L2 test modules (tests/guest/*/Kbuild), each kernel its own copy too.
+TESTMODS := $(patsubst %/Kbuild,%,$(wildcard tests/guest/*/Kbuild))
+testmods:
+	@for d in $(TESTMODS); do mkdir -p $(OUT)/$$d && cp -a $$d/. $(OUT)/$$d/ && \
+		$(MAKE) -C $(KDIR) M=$(OUT)/$$d W=$(W) modules || exit 1; done
 
 modules-all:
 	@for k in $$(scripts/kernels); do $(MAKE) --no-print-directory modules KVER=$$k W=1 || exit 1; done
