@@ -81,6 +81,7 @@
 #define STUB_GPA	0x1000ULL	/* vmmcall; hlt */
 #define STUB_END	(STUB_GPA + 4)	/* RIP at KVM_EXIT_HLT */
 #define USER_STUB_GPA	0x1010ULL	/* vmmcall; out DONE_PORT, al */
+#define IPI_STUB_GPA	0x1020ULL	/* the same at CPL 0 (irqchip VMs) */
 #define DONE_PORT	0xe9
 #define PML4_GPA	0x2000ULL
 #define PDPT_GPA	0x3000ULL
@@ -424,6 +425,7 @@ static void write_guest_code(struct vm *m)
 	memset(m->ram, HLT_BYTE, RAM_SIZE);
 	memcpy(m->ram + STUB_GPA, stub, sizeof(stub));
 	memcpy(m->ram + USER_STUB_GPA, user_stub, sizeof(user_stub));
+	memcpy(m->ram + IPI_STUB_GPA, user_stub, sizeof(user_stub));
 	memset(m->ram + PML4_GPA, 0, 3 * PAGE);
 	pml4[0] = PDPT_GPA | PTE_P | PTE_RW;
 	pdpt[0] = PD_GPA | PTE_P | PTE_RW;
@@ -457,8 +459,8 @@ static void vm_destroy(struct vm *m)
  * be set is kept but marked broken (its tests fail with the reason); any
  * other error fails the whole VM.
  */
-static bool vm_create(struct vm *m, int n, const int *ids,
-		      const enum mode *modes)
+static bool vm_create_irqchip(struct vm *m, int n, const int *ids,
+			      const enum mode *modes, bool irqchip)
 {
 	int i;
 
@@ -466,6 +468,9 @@ static bool vm_create(struct vm *m, int n, const int *ids,
 	m->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (m->fd < 0)
 		return fail("KVM_CREATE_VM: %s", strerror(errno));
+	/* In-kernel local APICs: only then can an IPI be delivered. */
+	if (irqchip && ioctl(m->fd, KVM_CREATE_IRQCHIP, 0))
+		return fail("KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	m->ram = map_anon(RAM_SIZE);
 	m->ro = map_anon(RO_SIZE);
 	m->spare = map_anon(SPARE_SIZE);
@@ -507,6 +512,12 @@ static bool vm_create(struct vm *m, int n, const int *ids,
 	return true;
 }
 
+static bool vm_create(struct vm *m, int n, const int *ids,
+		      const enum mode *modes)
+{
+	return vm_create_irqchip(m, n, ids, modes, false);
+}
+
 /* ---- hypercalls ----------------------------------------------------- */
 
 static const char *hc_name(__u64 nr)
@@ -518,6 +529,8 @@ static const char *hc_name(__u64 nr)
 		return "REGISTER";
 	case PVSCALE_HC_UNREGISTER:
 		return "UNREGISTER";
+	case PVSCALE_HC_IPI:
+		return "IPI";
 	default:
 		return "hypercall";
 	}
@@ -1467,6 +1480,420 @@ static bool t_fresh_vm_works(void)
 	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
 }
 
+/* ---- tests: PVSCALE_HC_IPI ------------------------------------------ */
+
+/*
+ * A VM with in-kernel local APICs (KVM_CREATE_IRQCHIP) and sparse vCPU IDs
+ * 0, 1, 2 and 130, all in real mode with interrupts off, so whatever an
+ * IPI leaves pending stays in the target's IRR (or its pending NMI), where
+ * KVM_GET_LAPIC and KVM_GET_VCPU_EVENTS show it. With an irqchip HLT does
+ * not exit to userspace: the hypercall stub ends with OUT instead.
+ */
+enum { I0, I1, I2, I130, NR_IPI_VCPUS };
+static const int ipi_ids[NR_IPI_VCPUS] = { 0, 1, 2, 130 };
+static struct vm ipivm = { .fd = -1 };
+static long long ipi_calls0, ipi_targets0, ipi_rejected0;
+
+#define APIC_REG_ID	0x20
+#define APIC_REG_SVR	0xf0
+#define APIC_REG_IRR	0x200
+#define APIC_SVR_ENABLE	0x100
+#define MSR_APIC_BASE	0x1b
+#define APIC_BASE_BSP	(1ULL << 8)
+#define APIC_BASE_X2APIC (1ULL << 10)
+#define APIC_BASE_EN	(1ULL << 11)
+#define IPI_VECTOR	0x40
+#define ICR_NMI		0x400
+
+static bool ipi_call(struct vcpu *v, __u64 icr, __u64 first, __u64 nwords,
+		     long long *ret)
+{
+	struct kvm_regs regs = {
+		.rax = PVSCALE_HC_IPI, .rbx = icr, .rcx = first, .rdx = nwords,
+		.rip = IPI_STUB_GPA, .rflags = RFLAGS_FIXED,	/* IF = 0 */
+	};
+
+	if (v->broken[0])
+		return fail("vCPU %d unusable: %s", v->id, v->broken);
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) || ioctl(v->fd, KVM_RUN, NULL) ||
+	    ioctl(v->fd, KVM_GET_REGS, &regs))
+		return fail("vCPU %d IPI: %s", v->id, strerror(errno));
+	if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port != DONE_PORT)
+		return fail("vCPU %d IPI: exit %u at rip %#llx", v->id,
+			    v->run->exit_reason, (unsigned long long)regs.rip);
+	*ret = (__s32)(__u32)regs.rax;	/* real mode: 32-bit result */
+	return true;
+}
+
+/* Set @v's destination set to the IDs in @ids (-1 ends), from @first. */
+static void ipi_set_dest(struct vm *m, __u64 page, int first, const int *ids)
+{
+	struct pvscale_dest *d = &((struct pvscale_page *)gpa_ptr(m, page))->dest;
+
+	memset(d->bitmap, 0, sizeof(d->bitmap));
+	for (; *ids >= 0; ids++)
+		d->bitmap[(*ids - first) / 64] |= 1ULL << ((*ids - first) % 64);
+}
+
+static bool lapic_get(struct vcpu *v, struct kvm_lapic_state *s)
+{
+	if (ioctl(v->fd, KVM_GET_LAPIC, s))
+		return fail("vCPU %d KVM_GET_LAPIC: %s", v->id, strerror(errno));
+	return true;
+}
+
+static __u32 *lapic_reg(struct kvm_lapic_state *s, unsigned int off)
+{
+	return (__u32 *)(s->regs + off);
+}
+
+/* Clear every IRR bit and software-enable the APIC (fixed IPIs need it). */
+static bool lapic_reset_irr(struct vcpu *v)
+{
+	struct kvm_lapic_state s;
+	int i;
+
+	if (!lapic_get(v, &s))
+		return false;
+	for (i = 0; i < 8; i++)
+		*lapic_reg(&s, APIC_REG_IRR + 0x10 * i) = 0;
+	*lapic_reg(&s, APIC_REG_SVR) |= APIC_SVR_ENABLE;
+	if (ioctl(v->fd, KVM_SET_LAPIC, &s))
+		return fail("vCPU %d KVM_SET_LAPIC: %s", v->id, strerror(errno));
+	return true;
+}
+
+static bool nmi_pending(struct vcpu *v, bool *pending)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev))
+		return fail("vCPU %d KVM_GET_VCPU_EVENTS: %s", v->id,
+			    strerror(errno));
+	*pending = ev.nmi.pending || ev.nmi.injected;
+	return true;
+}
+
+/*
+ * Exactly the vCPUs in @want (a bit per index) got @vector pending (or an
+ * NMI, for vector 0); the state is then cleared for the next test.
+ */
+static bool ipi_expect_delivered(unsigned int want, unsigned int vector)
+{
+	struct kvm_lapic_state s;
+	bool got = false, ok = true;
+	int i;
+
+	for (i = 0; i < NR_IPI_VCPUS; i++) {
+		struct vcpu *v = &ipivm.vcpu[i];
+
+		if (vector) {
+			if (!lapic_get(v, &s))
+				return false;
+			got = *lapic_reg(&s, APIC_REG_IRR + 0x10 * (vector / 32)) &
+			      (1u << (vector % 32));
+		} else if (!nmi_pending(v, &got)) {
+			return false;
+		}
+		if (got != !!(want & (1u << i)) && ok)
+			ok = fail("vCPU %d: %s %s", v->id,
+				  vector ? "vector" : "NMI",
+				  got ? "delivered outside the set" : "not delivered");
+		/* Leave no pending NMI or IRR bit behind. */
+		if (got && !vector) {
+			struct kvm_vcpu_events ev = { 0 };
+
+			ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev);
+			ev.nmi.pending = ev.nmi.injected = 0;
+			ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+			ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev);
+		}
+		if (!lapic_reset_irr(v))
+			return false;
+	}
+	return ok;
+}
+
+static bool ipi_counters(long long *calls, long long *targets,
+			 long long *rejected)
+{
+	return read_attr("stats/ipi_calls", calls) &&
+	       read_attr("stats/ipi_targets", targets) &&
+	       read_attr("stats/ipi_rejected", rejected);
+}
+
+static bool t_ipi_vm(void)
+{
+	static const enum mode modes[NR_IPI_VCPUS] = {
+		MODE_REAL, MODE_REAL, MODE_REAL, MODE_REAL,
+	};
+	int i;
+
+	if (!(features & (1u << PVSCALE_F_IPI)))
+		return fail("host does not offer PVSCALE_F_IPI (features %#x)",
+			    features);
+	if (!vm_create_irqchip(&ipivm, NR_IPI_VCPUS, ipi_ids, modes, true))
+		return false;
+	for (i = 0; i < NR_IPI_VCPUS; i++)
+		if (!lapic_reset_irr(&ipivm.vcpu[i]))
+			return false;
+	return ipi_counters(&ipi_calls0, &ipi_targets0, &ipi_rejected0);
+}
+
+static bool t_ipi_without_page_enoent(void)
+{
+	long long ret;
+
+	if (!ipi_call(&ipivm.vcpu[I0], IPI_VECTOR, 0, 1, &ret))
+		return false;
+	if (ret != -PVSCALE_ENOENT)
+		return fail("IPI = %lld, want -ENOENT", ret);
+	return ipi_expect_delivered(0, IPI_VECTOR);
+}
+
+static bool t_ipi_register(void)
+{
+	page_init(&ipivm, PAGE_A);
+	return do_register(&ipivm.vcpu[I0], PAGE_A, 0);
+}
+
+static bool ipi_expect(unsigned int icr, int first, int nwords,
+		       const int *ids, long long want)
+{
+	long long ret;
+
+	ipi_set_dest(&ipivm, PAGE_A, first, ids);
+	if (!ipi_call(&ipivm.vcpu[I0], icr, first, nwords, &ret))
+		return false;
+	if (ret != want)
+		return fail("IPI(icr %#x, first %d, words %d) = %lld, want %lld",
+			    icr, first, nwords, ret, want);
+	return true;
+}
+
+static bool t_ipi_fixed_sparse_set(void)
+{
+	static const int ids[] = { 1, 130, -1 };
+
+	return ipi_expect(IPI_VECTOR, 0, 3, ids, 2) &&
+	       ipi_expect_delivered(1u << I1 | 1u << I130, IPI_VECTOR);
+}
+
+static bool t_ipi_window_from_128(void)
+{
+	static const int ids[] = { 130, -1 };
+
+	return ipi_expect(IPI_VECTOR, 128, 1, ids, 1) &&
+	       ipi_expect_delivered(1u << I130, IPI_VECTOR);
+}
+
+static bool t_ipi_self_included(void)
+{
+	static const int ids[] = { 0, 2, -1 };
+
+	return ipi_expect(IPI_VECTOR | 0x4000, 0, 1, ids, 2) &&
+	       ipi_expect_delivered(1u << I0 | 1u << I2, IPI_VECTOR);
+}
+
+static bool t_ipi_nmi(void)
+{
+	static const int ids[] = { 2, -1 };
+
+	return ipi_expect(ICR_NMI, 0, 1, ids, 1) &&
+	       ipi_expect_delivered(1u << I2, 0);
+}
+
+/* IDs without a vCPU count as sent and reach nobody, as a native ICR write. */
+static bool t_ipi_absent_ids_dropped(void)
+{
+	static const int ids[] = { 3, 64, 129, 200, -1 };
+
+	return ipi_expect(IPI_VECTOR, 0, 4, ids, 4) &&
+	       ipi_expect_delivered(0, IPI_VECTOR);
+}
+
+static bool t_ipi_bad_icr(void)
+{
+	static const int ids[] = { 1, 2, -1 };
+	static const unsigned int icr[] = {
+		IPI_VECTOR | 0x1000,	/* BUSY: KVM would WARN */
+		IPI_VECTOR | 0x800,	/* logical destination */
+		IPI_VECTOR | 0x8000,	/* level-triggered */
+		IPI_VECTOR | 0x2000,	/* reserved */
+		IPI_VECTOR | 0x40000,	/* shorthand self */
+		IPI_VECTOR | 0x80000,	/* shorthand all */
+		IPI_VECTOR | 0xc0000,	/* shorthand all but self */
+		IPI_VECTOR | 0x100000,	/* reserved */
+		IPI_VECTOR | 0x80000000,
+		IPI_VECTOR | 0x100,	/* lowest priority */
+		IPI_VECTOR | 0x200,	/* SMI */
+		0x500,			/* INIT */
+		0x600 | 0x10,		/* SIPI */
+		0x700,			/* ExtINT */
+		0x10,			/* fixed, exception vector */
+		0x1f,
+		ICR_NMI | 2,		/* NMI with a vector */
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(icr) / sizeof(icr[0]); i++)
+		if (!ipi_expect(icr[i], 0, 1, ids, -PVSCALE_EINVAL))
+			return false;
+	return ipi_expect_delivered(0, IPI_VECTOR) &&
+	       ipi_expect_delivered(0, 0x10) && ipi_expect_delivered(0, 0);
+}
+
+static bool t_ipi_bad_range(void)
+{
+	static const int ids[] = { 1, -1 }, none[] = { -1 };
+	static const struct { long long first, nwords; } r[] = {
+		{ 0, 0 }, { 0, 65 }, { 0, 0x7fffffff }, { 0, 0xffffffff },
+		{ 4096, 1 }, { 4033, 1 }, { 64, 64 }, { 0xffffffc0, 1 },
+		{ 0xffffffff, 1 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		/* The set must not matter: the window is refused first. */
+		if (!ipi_expect(IPI_VECTOR, r[i].first, r[i].nwords,
+				r[i].first ? none : ids, -PVSCALE_EINVAL))
+			return false;
+	}
+	return ipi_expect_delivered(0, IPI_VECTOR);
+}
+
+/* An xAPIC sender's 0xff is its broadcast address, never an ID. */
+static bool t_ipi_xapic_broadcast_id(void)
+{
+	static const int ids[] = { 1, 255, -1 };
+
+	return ipi_expect(IPI_VECTOR, 192, 1, ids + 1, -PVSCALE_EINVAL) &&
+	       ipi_expect(IPI_VECTOR, 0, 4, ids, -PVSCALE_EINVAL) &&
+	       ipi_expect_delivered(0, IPI_VECTOR);
+}
+
+static bool set_apic_base(struct vcpu *v, __u64 base)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = MSR_APIC_BASE, .data = base } };
+
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
+		return fail("vCPU %d APIC base %#llx refused", v->id,
+			    (unsigned long long)base);
+	return true;
+}
+
+static bool t_ipi_x2apic_sender(void)
+{
+	static const int ids[] = { 2, 130, -1 };
+	bool ok;
+
+	if (!set_apic_base(&ipivm.vcpu[I0], 0xfee00000 | APIC_BASE_EN |
+			   APIC_BASE_BSP | APIC_BASE_X2APIC))
+		return false;
+	ok = ipi_expect(IPI_VECTOR, 0, 3, ids, 2) &&
+	     ipi_expect_delivered(1u << I2 | 1u << I130, IPI_VECTOR);
+	/* Back to xAPIC goes through disabled, as the SDM requires. */
+	return set_apic_base(&ipivm.vcpu[I0], APIC_BASE_BSP) &&
+	       set_apic_base(&ipivm.vcpu[I0], 0xfee00000 | APIC_BASE_EN |
+			     APIC_BASE_BSP) && lapic_reset_irr(&ipivm.vcpu[I0]) &&
+	       ok;
+}
+
+static bool t_ipi_apic_disabled_einval(void)
+{
+	static const int ids[] = { 1, -1 };
+	bool ok;
+
+	if (!set_apic_base(&ipivm.vcpu[I0], APIC_BASE_BSP))
+		return false;
+	ok = ipi_expect(IPI_VECTOR, 0, 1, ids, -PVSCALE_EINVAL) &&
+	     ipi_expect_delivered(0, IPI_VECTOR);
+	return set_apic_base(&ipivm.vcpu[I0], 0xfee00000 | APIC_BASE_EN |
+			     APIC_BASE_BSP) && lapic_reset_irr(&ipivm.vcpu[I0]) &&
+	       ok;
+}
+
+static bool write_toggle(const char *val)
+{
+	int fd = open(SYSFS_DIR "/features/ipi", O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return fail(SYSFS_DIR "/features/ipi: %s", strerror(errno));
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok || fail("writing %s to features/ipi failed", val);
+}
+
+static bool t_ipi_toggled_off_eopnotsupp(void)
+{
+	static const int ids[] = { 1, -1 };
+	bool ok;
+
+	if (!write_toggle("0"))
+		return false;
+	ok = ipi_expect(IPI_VECTOR, 0, 1, ids, -PVSCALE_EOPNOTSUPP) &&
+	     ipi_expect_delivered(0, IPI_VECTOR);
+	return write_toggle("1") && ok &&
+	       ipi_expect(IPI_VECTOR, 0, 1, ids, 1) &&
+	       ipi_expect_delivered(1u << I1, IPI_VECTOR);
+}
+
+static bool t_ipi_counted(void)
+{
+	long long calls, targets, rejected;
+
+	if (!ipi_counters(&calls, &targets, &rejected))
+		return false;
+	/*
+	 * Since ipi_vm: 38 calls; refused: 1 (no page), 17 (ICR), 9 (range),
+	 * 2 (xAPIC 0xff), 1 (APIC off), 1 (toggled off); IDs sent to: 2 + 1 +
+	 * 2 + 1 + 4 (absent IDs) + 2 (x2APIC) + 1 (toggled back on).
+	 */
+	if (targets - ipi_targets0 != 13)
+		return fail("ipi_targets rose by %lld, want 13",
+			    targets - ipi_targets0);
+	if (rejected - ipi_rejected0 != 31)
+		return fail("ipi_rejected rose by %lld, want 31",
+			    rejected - ipi_rejected0);
+	if (calls - ipi_calls0 != 38)
+		return fail("ipi_calls rose by %lld, want 38", calls - ipi_calls0);
+	return true;
+}
+
+static bool t_ipi_no_irqchip_eopnotsupp(void)
+{
+	static const int ids[] = { 0 };
+	static const enum mode modes[] = { MODE_REAL };
+	struct vm plain = { .fd = -1 };
+	long long ret = 0;
+	bool ok;
+
+	ok = vm_create(&plain, 1, ids, modes);
+	if (ok) {
+		page_init(&plain, PAGE_A);
+		ok = do_register(&plain.vcpu[0], PAGE_A, 0);
+	}
+	if (ok) {
+		ipi_set_dest(&plain, PAGE_A, 0, (const int[]){ 0, -1 });
+		/* HLT exits without an irqchip: the ordinary stub works. */
+		ok = hypercall(&plain.vcpu[0], PVSCALE_HC_IPI, IPI_VECTOR, &ret);
+		if (ok && ret != -PVSCALE_EOPNOTSUPP)
+			ok = fail("IPI = %lld, want -EOPNOTSUPP", ret);
+	}
+	vm_destroy(&plain);
+	return ok;
+}
+
+static bool t_ipi_vm_destroyed(void)
+{
+	vm_destroy(&ipivm);
+	return wait_counts(base.nr_vcpus, base.nr_vms);
+}
+
 /* ---- tests: --expect-absent ----------------------------------------- */
 
 static bool expect_all_enosys(struct vcpu *v)
@@ -1571,6 +1998,24 @@ static const struct test main_tests[] = {
 	T(vm_destroyed_counted),
 	T(destroy_main_vm),
 	T(fresh_vm_works),
+	/* PVSCALE_HC_IPI: one VM with in-kernel APICs; these run in order. */
+	FATAL(ipi_vm),
+	T(ipi_without_page_enoent),
+	FATAL(ipi_register),
+	T(ipi_fixed_sparse_set),
+	T(ipi_window_from_128),
+	T(ipi_self_included),
+	T(ipi_nmi),
+	T(ipi_absent_ids_dropped),
+	T(ipi_bad_icr),
+	T(ipi_bad_range),
+	T(ipi_xapic_broadcast_id),
+	T(ipi_x2apic_sender),
+	T(ipi_apic_disabled_einval),
+	T(ipi_toggled_off_eopnotsupp),
+	T(ipi_counted),
+	T(ipi_no_irqchip_eopnotsupp),
+	T(ipi_vm_destroyed),
 };
 
 static const struct test absent_tests[] = {
