@@ -464,3 +464,38 @@ module_says() {
 		grep -vE 'taints kernel|tainting kernel|verification failed|invalid for parameter' |
 		sed 's/^\[[^]]*\] //' | awk '!seen[$0]++'
 }
+
+# ---- VM-exit counts (L1's kvm:kvm_exit tracepoint) ---------------------
+
+TRACEFS=/sys/kernel/tracing
+[ -d "$TRACEFS/events" ] || TRACEFS=/sys/kernel/debug/tracing
+# SVM exit code of PAUSE. QEMU's TCG does not emulate SVM pause filtering,
+# so here every PAUSE of a spin-wait exits (on hardware the filter lets
+# short spins run); exit counts of an operation leave them out.
+SVM_EXIT_PAUSE=119
+
+# exits_hist_on: count every kvm_exit in L1 by (vCPU id, exit reason), in
+# a hist trigger: exact, and nothing goes through the trace buffer.
+exits_hist_on() {
+	echo 'hist:keys=vcpu_id,exit_reason:vals=hitcount:size=4096' \
+		>"$TRACEFS/events/kvm/kvm_exit/trigger"
+}
+
+exits_hist_off() {
+	echo '!hist:keys=vcpu_id,exit_reason:vals=hitcount:size=4096' \
+		>"$TRACEFS/events/kvm/kvm_exit/trigger" 2>/dev/null
+}
+
+# vcpu_exits VCPU [EXCLUDED_REASON...]: exits of vCPU id VCPU so far (of
+# every L2 alive since exits_hist_on), less those with the given reasons.
+vcpu_exits() {
+	local _v=$1
+	shift
+	awk -v v="$_v" -v ex=" $* " '
+		/^\{ vcpu_id:/ {
+			gsub(/[{},:]/, " ")
+			# vcpu_id N exit_reason R hitcount C
+			if ($2 == v && index(ex, " " $4 " ") == 0) n += $6
+		}
+		END { print n + 0 }' "$TRACEFS/events/kvm/kvm_exit/hist"
+}
