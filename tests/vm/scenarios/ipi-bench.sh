@@ -1,0 +1,77 @@
+# ipi-bench: call-function IPIs with wait (smp_call_function_many) from
+# CPU 0 of a 4-vCPU L2 to all others (bcast) and to CPUs 1 and 3 (mcast),
+# under three configurations in one L1 boot:
+#   baseline  x2APIC physical, kvm-pv-ipi=off, no pvscale
+#   upstream  x2APIC physical, kvm-pv-ipi=on (KVM's PV IPI), no pvscale
+#   pvscale   x2APIC physical, kvm-pv-ipi=off, pvscale_host + pvscale_guest
+# Per configuration: REPS runs of ITERS IPIs each; ns per IPI from the L2
+# module, exits per IPI of the sender (vCPU 0, PAUSE exits left out: see
+# lib.sh) from L1's kvm_exit counts, the same run with no IPI subtracted.
+# Prints "RESULT ipi <config>-<bcast|mcast> ns_per_ipi=med/min/max
+# exits_per_ipi=med/min/max" as diagnostics.
+# manual: run by tests/bench/ipi
+# needs: host guest
+
+ITERS=${IPI_BENCH_ITERS:-500}
+REPS=${IPI_BENCH_REPS:-5}
+D=/sys/kernel/debug/pvscale_ipitest
+P=/sys/module/pvscale_ipitest/parameters/iters
+L2_APPEND="$L2_APPEND x2apic_phys"
+
+# stats: med/min/max of the numbers on stdin.
+stats() {
+	sort -n | awk '{ v[NR] = $1 } END {
+		printf "%s/%s/%s", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+
+# one_run KIND N: prints "NS EXITS" for N IPIs of KIND (bcast or mcast).
+one_run() {
+	local a b ns
+	l2_cmd 1 "echo $2 >$P"
+	a=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
+	ns=$(l2_cmd 1 "cat $D/$1" | sed -n 's/.*ns_per_ipi=\([0-9]*\).*/\1/p')
+	b=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
+	echo "$ns $((b - a))"
+}
+
+# bench CONFIG KIND: REPS measured runs, each less one run without IPIs.
+bench() {
+	local i r0 r ns ex
+	: >/tmp/ns
+	: >/tmp/ex
+	for i in $(seq "$REPS"); do
+		r0=$(one_run "$2" 0)
+		r=$(one_run "$2" "$ITERS")
+		echo "${r% *}" >>/tmp/ns
+		ex=$(( (${r#* } - ${r0#* }) * 100 / ITERS ))
+		printf '%d.%02d\n' $((ex / 100)) $((ex % 100)) >>/tmp/ex
+	done
+	diag "RESULT ipi $1-$2 ns_per_ipi=$(stats </tmp/ns) exits_per_ipi=$(stats </tmp/ex) iters=$ITERS reps=$REPS"
+}
+
+# config NAME CPUFLAGS GUEST: one L2 boot measuring both kinds.
+config() {
+	l2_start 1 4 -cpu "host,$2"
+	if ! l2_cmd 1 'insmod /pvscale_ipitest.ko' >/dev/null; then
+		not_ok "ipi-bench-$1" "pvscale_ipitest did not load"
+		l2_stop 1
+		return
+	fi
+	if [ "$3" = guest ] && ! l2_cmd 1 'insmod /pvscale_guest.ko' >/dev/null; then
+		not_ok "ipi-bench-$1" "pvscale_guest did not load"
+		l2_stop 1
+		return
+	fi
+	bench "$1" bcast
+	bench "$1" mcast
+	ok "ipi-bench-$1"
+	l2_stop 1
+}
+
+exits_hist_on
+config baseline kvm-pv-ipi=off none
+config upstream kvm-pv-ipi=on none
+host_insmod
+config pvscale kvm-pv-ipi=off guest
+host_rmmod
+exits_hist_off
