@@ -126,7 +126,6 @@ static long pvs_hc_ipi(struct kvm_vcpu *vcpu, unsigned long icr,
 static long pvs_hc_dispatch(struct kvm_vcpu *vcpu, unsigned long nr,
 			    const unsigned long *a)
 {
-
 	switch (nr) {
 	case PVSCALE_HC_PROBE:
 		pvs_stat_inc(PVS_STAT_PROBE);
