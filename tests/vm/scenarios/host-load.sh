@@ -44,7 +44,8 @@ check insmod host_insmod
 check sysfs-present test -d "$HOST_SYSFS"
 check_eq abi-version 1.0 "$(host_attr abi_version)"
 check_match offered-features-hex '^0x[0-9a-f]+$' "$(host_attr offered_features)"
-check_hex_eq offered-features-none 0x0 "$(host_attr offered_features)"
+# By default every implemented feature: PVSCALE_F_IPI (bit 2).
+check_hex_eq offered-features-implemented 0x4 "$(host_attr offered_features)"
 check_eq nr-vms-zero 0 "$(host_attr nr_vms)"
 check_eq nr-vcpus-zero 0 "$(host_attr nr_vcpus)"
 for s in probe register unregister rejected vcpu_destroyed vm_destroyed; do
@@ -63,6 +64,9 @@ check_fails module-absent-after test -e /sys/module/pvscale_host
 # An explicit features=0 is a valid request for nothing.
 check insmod-features-0 host_insmod features=0
 check_hex_eq features-0-offered 0x0 "$(host_attr offered_features)"
+# kvmtest exercises every feature's hypercalls: offer them all.
+check rmmod-features-0 host_rmmod
+check insmod-default host_insmod
 
 # ---- hostile inputs, from a VM without a guest kernel
 if [ -x /pvscale-kvmtest ]; then
