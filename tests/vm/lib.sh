@@ -499,3 +499,20 @@ vcpu_exits() {
 		}
 		END { print n + 0 }' "$TRACEFS/events/kvm/kvm_exit/hist"
 }
+
+# ipi_exits KIND ITERS: "NS EXITS" for ITERS call-function IPIs of KIND
+# (bcast or mcast, tests/guest/ipi/pvscale_ipitest.c) sent by CPU 0 of L2
+# 1: ns per IPI, and the sender's (vCPU 0's) exits per IPI in hundredths,
+# PAUSE exits left out, less those of an IPI-free spin as long (the exits
+# that grow with time, not with IPIs).
+ipi_exits() {
+	local _d=/sys/kernel/debug/pvscale_ipitest _a _b _c _ns
+	local _p=/sys/module/pvscale_ipitest/parameters
+	l2_cmd 1 "echo $2 >$_p/iters"
+	_a=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
+	_ns=$(num "$(l2_cmd 1 "cat $_d/$1" | sed -n 's/.*ns_per_ipi=\([0-9]*\).*/\1/p')")
+	_b=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
+	l2_cmd 1 "echo $((_ns * $2 / 1000)) >$_p/spin_us; cat $_d/spin" >/dev/null
+	_c=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
+	echo "$_ns $(( ((_b - _a) - (_c - _b)) * 100 / $2 ))"
+}

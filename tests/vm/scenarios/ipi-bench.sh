@@ -6,7 +6,7 @@
 #   pvscale   x2APIC physical, kvm-pv-ipi=off, pvscale_host + pvscale_guest
 # Per configuration: REPS runs of ITERS IPIs each; ns per IPI from the L2
 # module, exits per IPI of the sender (vCPU 0, PAUSE exits left out: see
-# lib.sh) from L1's kvm_exit counts, the same run with no IPI subtracted.
+# lib.sh) from L1's kvm_exit counts, less those of an IPI-free spin as long.
 # Prints "RESULT ipi <config>-<bcast|mcast> ns_per_ipi=med/min/max
 # exits_per_ipi=med/min/max" as diagnostics.
 # manual: run by tests/bench/ipi
@@ -14,8 +14,6 @@
 
 ITERS=${IPI_BENCH_ITERS:-500}
 REPS=${IPI_BENCH_REPS:-5}
-D=/sys/kernel/debug/pvscale_ipitest
-P=/sys/module/pvscale_ipitest/parameters/iters
 L2_APPEND="$L2_APPEND x2apic_phys"
 
 # stats: med/min/max of the numbers on stdin.
@@ -24,27 +22,15 @@ stats() {
 		printf "%s/%s/%s", v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
 
-# one_run KIND N: prints "NS EXITS" for N IPIs of KIND (bcast or mcast).
-one_run() {
-	local a b ns
-	l2_cmd 1 "echo $2 >$P"
-	a=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
-	ns=$(l2_cmd 1 "cat $D/$1" | sed -n 's/.*ns_per_ipi=\([0-9]*\).*/\1/p')
-	b=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
-	echo "$ns $((b - a))"
-}
-
-# bench CONFIG KIND: REPS measured runs, each less one run without IPIs.
+# bench CONFIG KIND: REPS measured runs (lib.sh: ipi_exits).
 bench() {
-	local i r0 r ns ex
+	local i r
 	: >/tmp/ns
 	: >/tmp/ex
 	for i in $(seq "$REPS"); do
-		r0=$(one_run "$2" 0)
-		r=$(one_run "$2" "$ITERS")
+		r=$(ipi_exits "$2" "$ITERS")
 		echo "${r% *}" >>/tmp/ns
-		ex=$(( (${r#* } - ${r0#* }) * 100 / ITERS ))
-		printf '%d.%02d\n' $((ex / 100)) $((ex % 100)) >>/tmp/ex
+		awk -v x="${r#* }" 'BEGIN { printf "%.2f\n", x / 100 }' >>/tmp/ex
 	done
 	diag "RESULT ipi $1-$2 ns_per_ipi=$(stats </tmp/ns) exits_per_ipi=$(stats </tmp/ex) iters=$ITERS reps=$REPS"
 }

@@ -16,18 +16,24 @@ G=$GUEST_SYSFS
 L2_APPEND="$L2_APPEND x2apic_phys"
 
 # mcast_exits ITERS: exits of the sender (vCPU 0) per multicast IPI (to
-# CPUs 1 and 3), in hundredths; the same command with no IPI subtracted.
+# CPUs 1 and 3), in hundredths (lib.sh: ipi_exits).
 mcast_exits() {
-	local a b c d
-	l2_cmd 1 "echo 0 >/sys/module/pvscale_ipitest/parameters/iters"
-	a=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
-	l2_cmd 1 "cat $D/mcast" >/dev/null
-	b=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
-	l2_cmd 1 "echo $1 >/sys/module/pvscale_ipitest/parameters/iters"
-	c=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
-	l2_cmd 1 "cat $D/mcast" >/dev/null
-	d=$(vcpu_exits 0 $SVM_EXIT_PAUSE)
-	echo $(( ((d - c) - (b - a)) * 100 / $1 ))
+	local r
+	r=$(ipi_exits mcast "$1")
+	echo "${r#* }"
+}
+
+# exits_near NAME WANT GOT: GOT (hundredths of exits per IPI) within 0.4
+# exit of WANT: native sends 2 (one ICR write per destination), pvscale 1.
+exits_near() {
+	local d=$(( $3 - $2 ))
+	diag "$1: $3/100 sender exits per IPI"
+	[ "$d" -lt 0 ] && d=$(( -d ))
+	if [ "$d" -le 40 ]; then
+		ok "$1"
+	else
+		not_ok "$1" "$3/100 exits per IPI, want $2/100 +- 0.4"
+	fi
 }
 
 # irq_row NAME: the /proc/interrupts counts of row NAME (NMI, RES, CAL).
@@ -64,8 +70,7 @@ check_match l2-x2apic-physical 'physical x2apic' "$(l2_cmd 1 'dmesg | grep -i -m
 
 # Before pvscale_guest: the kernel's own path, one exit per destination.
 e=$(mcast_exits 300)
-diag "native multicast to 2 CPUs: $e/100 sender exits per IPI"
-check_match before-load-2-exits-per-mcast '^(1[6-9][0-9]|[2-9][0-9][0-9])$' "$e"
+exits_near before-load-2-exits-per-mcast 200 "$e"
 
 check ipi-guest-insmod l2_cmd 1 "insmod /pvscale_guest.ko"
 check_eq guest-ipi-on 1 "$(guest_attr 1 features/ipi)"
@@ -86,8 +91,7 @@ check_match callfunc-host-calls '^([4-9][0-9][0-9]|[0-9]{4,})$' "$((calls1 - cal
 check_eq callfunc-no-fallbacks "$fb0" "$(gstat ipi_fallbacks)"
 
 e=$(mcast_exits 300)
-diag "pvscale multicast to 2 CPUs: $e/100 sender exits per IPI"
-check_match pvscale-1-exit-per-mcast '^([0-9]|[0-9][0-9]|1[0-3][0-9])$' "$e"
+exits_near pvscale-1-exit-per-mcast 100 "$e"
 
 # NMI backtrace: apic->send_IPI_mask(NMI_VECTOR) from sysrq.
 b=$(irq_row NMI)
@@ -110,15 +114,15 @@ check_match resched-through-pvscale '^[1-9][0-9][0-9]' "$(( $(gstat pv_ipi_sends
 l2_cmd 1 "echo 0 >$G/features/ipi"
 s0=$(gstat pv_ipi_sends)
 e=$(mcast_exits 300)
-check_match guest-toggle-off-native '^(1[6-9][0-9]|[2-9][0-9][0-9])$' "$e"
+exits_near guest-toggle-off-native 200 "$e"
 check_eq guest-toggle-off-no-sends "$s0" "$(gstat pv_ipi_sends)"
 l2_cmd 1 "echo 1 >$G/features/ipi"
 e=$(mcast_exits 300)
-check_match guest-toggle-on-1-exit '^([0-9]|[0-9][0-9]|1[0-3][0-9])$' "$e"
+exits_near guest-toggle-on-1-exit 100 "$e"
 echo 0 >"$HOST_SYSFS/features/ipi"
 fb0=$(gstat ipi_fallbacks)
 e=$(mcast_exits 300)
-check_match host-toggle-off-native '^(1[6-9][0-9]|[2-9][0-9][0-9])$' "$e"
+exits_near host-toggle-off-native 200 "$e"
 check_match host-toggle-off-fallbacks '^[1-9]' "$(( $(gstat ipi_fallbacks) - fb0 ))"
 echo 1 >"$HOST_SYSFS/features/ipi"
 check_match host-toggle-on-callfunc '^callfunc ok$' "$(l2_cmd 1 "cat $D/callfunc" | tail -n 1)"
@@ -131,7 +135,7 @@ l2_cmd 1 "echo 20 >/sys/module/pvscale_ipitest/parameters/iters;
 check_eq guest-unload-in-flight 0 "$(l2_cmd 1 'grep -c FAIL /tmp/cf.log')"
 check_eq guest-unloaded-callfunc 8 "$(l2_cmd 1 'grep -c "callfunc ok" /tmp/cf.log')"
 e=$(mcast_exits 300)
-check_match after-unload-native '^(1[6-9][0-9]|[2-9][0-9][0-9])$' "$e"
+exits_near after-unload-native 200 "$e"
 
 # Unload the host module under a loaded, IPI-sending guest.
 l2_cmd 1 "insmod /pvscale_guest.ko" >/dev/null
@@ -146,4 +150,5 @@ l2_cmd 1 'rmmod pvscale_guest'
 dmesg_clean dmesg-clean-l2 1
 l2_stop 1
 exits_hist_off
+
 dmesg_clean dmesg-clean-l1
