@@ -96,7 +96,8 @@ exits_near pvscale-1-exit-per-mcast 100 "$e"
 # NMI backtrace: apic->send_IPI_mask(NMI_VECTOR) from sysrq.
 b=$(irq_row NMI)
 s0=$(gstat pv_ipi_sends)
-l2_cmd 1 'echo 1 >/proc/sys/kernel/printk; echo l >/proc/sysrq-trigger; sleep 1; echo 5 >/proc/sys/kernel/printk'
+# From CPU 0: the CPU that triggers it backtraces itself without an NMI.
+l2_cmd 1 'echo 1 >/proc/sys/kernel/printk; taskset 1 sh -c "echo l >/proc/sysrq-trigger"; sleep 1; echo 5 >/proc/sys/kernel/printk'
 a=$(irq_row NMI)
 all_rose nmi-backtrace-every-cpu "$b" "$a" -1
 check_match nmi-through-pvscale '^[1-9]' "$(( $(gstat pv_ipi_sends) - s0 ))"
