@@ -94,7 +94,10 @@ check_eq callfunc-no-fallbacks "$fb0" "$(gstat ipi_fallbacks)"
 e=$(mcast_exits 300)
 exits_near pvscale-1-exit-per-mcast 100 "$e"
 
-# NMI backtrace: apic->send_IPI_mask(NMI_VECTOR) from sysrq.
+# NMI backtrace: apic->send_IPI_mask(NMI_VECTOR) from sysrq. Its
+# backtraces are Call Traces that dmesg_clean would flag: check the log
+# before, expect one backtrace per other CPU, then clear it.
+dmesg_clean dmesg-clean-l2-before-nmi 1
 b=$(irq_row NMI)
 s0=$(gstat pv_ipi_sends)
 # From CPU 0: the CPU that triggers it backtraces itself without an NMI.
@@ -102,6 +105,8 @@ l2_cmd 1 'echo 1 >/proc/sys/kernel/printk; taskset 1 sh -c "echo l >/proc/sysrq-
 a=$(irq_row NMI)
 all_rose nmi-backtrace-every-cpu "$b" "$a" -1
 check_match nmi-through-pvscale '^[1-9]' "$(( $(gstat pv_ipi_sends) - s0 ))"
+check_eq nmi-backtrace-printed 3 "$(l2_cmd 1 'dmesg -c |
+	grep -oE "NMI backtrace for cpu [1-3]" | sort -u | wc -l')"
 
 # Reschedule vector to CPUs 1-3 at once (back-to-back sends may merge in
 # a target's IRR, as on hardware: each CPU must get at least one).
