@@ -17,12 +17,8 @@
  *             read: CPU 0 times `iters` smp_call_function_many with wait
  *             to all other CPUs (bcast) or to the odd-numbered ones
  *             (mcast); prints "<name> iters=N targets=T ns_per_ipi=X".
- *   spin      read: CPU 0 busy-waits `spin_us` microseconds as the bench
- *             files do, without IPIs; prints "spin ns=X". The exits of a
- *             bench run less those of a spin as long are the IPIs' own:
- *             the rest (L2's timer ticks: interrupt, EOI and deadline
- *             MSR writes; L1's own interrupts) grow with time, and under
- *             nested TCG one IPI lasts long enough to collect several.
+ *             iters=0 runs the same code with no IPI (for subtracting
+ *             exits that are not the IPIs').
  */
 #include <linux/debugfs.h>
 #include <linux/ktime.h>
@@ -36,10 +32,6 @@
 static unsigned int iters = 100;
 module_param(iters, uint, 0644);
 MODULE_PARM_DESC(iters, "IPIs each test or benchmark run sends (default 100)");
-
-static unsigned int spin_us = 1000;
-module_param(spin_us, uint, 0644);
-MODULE_PARM_DESC(spin_us, "how long a read of spin busy-waits (default 1000)");
 
 static DEFINE_PER_CPU(unsigned long, ipitest_hits);
 static struct dentry *ipitest_dir;
@@ -181,29 +173,6 @@ static int mcast_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mcast);
 
-static int ipitest_spin(void *arg)
-{
-	u64 t0, *ns = arg, len = (u64)spin_us * NSEC_PER_USEC;
-
-	preempt_disable();
-	t0 = ktime_get_ns();
-	while (ktime_get_ns() - t0 < len)
-		cpu_relax();
-	*ns = ktime_get_ns() - t0;
-	preempt_enable();
-	return 0;
-}
-
-static int spin_show(struct seq_file *m, void *v)
-{
-	u64 ns = 0;
-
-	smp_call_on_cpu(0, ipitest_spin, &ns, false);
-	seq_printf(m, "spin ns=%llu\n", ns);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(spin);
-
 static int __init ipitest_init(void)
 {
 	ipitest_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
@@ -211,7 +180,6 @@ static int __init ipitest_init(void)
 	debugfs_create_file("resched", 0400, ipitest_dir, NULL, &resched_fops);
 	debugfs_create_file("bcast", 0400, ipitest_dir, NULL, &bcast_fops);
 	debugfs_create_file("mcast", 0400, ipitest_dir, NULL, &mcast_fops);
-	debugfs_create_file("spin", 0400, ipitest_dir, NULL, &spin_fops);
 	return 0;
 }
 

@@ -5,8 +5,8 @@
 #   upstream  x2APIC physical, kvm-pv-ipi=on (KVM's PV IPI), no pvscale
 #   pvscale   x2APIC physical, kvm-pv-ipi=off, pvscale_host + pvscale_guest
 # Per configuration: REPS runs of ITERS IPIs each; ns per IPI from the L2
-# module, exits per IPI of the sender (vCPU 0, PAUSE exits left out: see
-# lib.sh) from L1's kvm_exit counts, less those of an IPI-free spin as long.
+# module, IPI-sending exits per IPI (ICR writes and IPI hypercalls, see
+# lib.sh: ipi_exits) from L1's tracepoints, less a run with no IPI.
 # Prints "RESULT ipi <config>-<bcast|mcast> ns_per_ipi=med/min/max
 # exits_per_ipi=med/min/max" as diagnostics.
 # manual: run by tests/bench/ipi
@@ -54,10 +54,10 @@ config() {
 	l2_stop 1
 }
 
-exits_hist_on
+check ipi-exit-counters ipi_exits_on
 config baseline kvm-pv-ipi=off none
 config upstream kvm-pv-ipi=on none
 host_insmod
 config pvscale kvm-pv-ipi=off guest
 host_rmmod
-exits_hist_off
+ipi_exits_off

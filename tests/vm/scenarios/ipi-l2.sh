@@ -16,24 +16,25 @@ D=/sys/kernel/debug/pvscale_ipitest
 G=$GUEST_SYSFS
 L2_APPEND="$L2_APPEND x2apic_phys"
 
-# mcast_exits ITERS: exits of the sender (vCPU 0) per multicast IPI (to
-# CPUs 1 and 3), in hundredths (lib.sh: ipi_exits).
+# mcast_exits ITERS: IPI-sending exits per multicast IPI from CPU 0 to
+# CPUs 1 and 3, in hundredths (lib.sh: ipi_exits).
 mcast_exits() {
 	local r
 	r=$(ipi_exits mcast "$1")
 	echo "${r#* }"
 }
 
-# exits_near NAME WANT GOT: GOT (hundredths of exits per IPI) within 0.4
-# exit of WANT: native sends 2 (one ICR write per destination), pvscale 1.
+# exits_near NAME WANT GOT: GOT (hundredths of exits per IPI) within 0.3
+# exit of WANT: native sends 2 (one ICR write per destination), pvscale 1;
+# the margin is for the idle L2's own IPIs during a run.
 exits_near() {
 	local d=$(( $3 - $2 ))
-	diag "$1: $3/100 sender exits per IPI"
+	diag "$1: $3/100 IPI-sending exits per IPI"
 	[ "$d" -lt 0 ] && d=$(( -d ))
-	if [ "$d" -le 40 ]; then
+	if [ "$d" -le 30 ]; then
 		ok "$1"
 	else
-		not_ok "$1" "$3/100 exits per IPI, want $2/100 +- 0.4"
+		not_ok "$1" "$3/100 exits per IPI, want $2/100 +- 0.3"
 	fi
 }
 
@@ -63,7 +64,7 @@ gstat() {
 	guest_attr 1 "stats/$1"
 }
 
-exits_hist_on
+check ipi-exit-counters ipi_exits_on
 host_insmod
 l2_start 1 4
 l2_cmd 1 'insmod /pvscale_ipitest.ko' || not_ok ipitest-insmod "$(l2_cmd 1 dmesg | tail -n 3)"
@@ -156,7 +157,7 @@ check_match host-unloaded-callfunc '^callfunc ok$' "$(l2_cmd 1 "cat $D/callfunc"
 l2_cmd 1 'rmmod pvscale_guest'
 dmesg_clean dmesg-clean-l2 1
 l2_stop 1
-exits_hist_off
+ipi_exits_off
 
 # Sparse APIC IDs: 2 sockets of 128 cores, vCPUs 0 and 1 on the first
 # (QEMU numbers vCPUs core by core, so -smp alone fills socket 0) and one
