@@ -76,8 +76,8 @@ enum pvscale_hc {
 	 * give, so IDs with no vCPU are dropped. The ICR word may hold only
 	 * the vector, the delivery mode and the level (assert) bit: fixed
 	 * with vector >= 32, or NMI with vector 0. 1 <= a2 <= 64 and
-	 * a1 + 64 * a2 <= the host's APIC ID limit (4096 on Debian's
-	 * kernels); a sender in xAPIC mode may set no ID >= 0xff (0xff is
+	 * a1 + 64 * a2 <= the host's APIC ID limit (KVM_MAX_VCPU_IDS: 4096
+	 * on Debian's 6.1, 16384 on its 6.12); a sender in xAPIC mode may set no ID >= 0xff (0xff is
 	 * its broadcast address). Returns the number of IDs set, or
 	 * -PVSCALE_EOPNOTSUPP (toggled off, or no in-kernel local APIC),
 	 * -PVSCALE_EINVAL (bad ICR, range or set, local APIC disabled),
