@@ -52,8 +52,9 @@ diag "guest sends $((s1 - s0)), host calls $((h1 - h0)), targets $((t1 - t0))"
 # At most 3 senders x 100 broadcasts + CPU 1's 100 multicasts to CPUs 0
 # and 2; fewer when a target's queue already holds work (it then gets no
 # IPI: smp_call_function_many_cond) or one target is left (single-CPU
-# path). Measured 377 on 6.1; with the guest toggle off it is 0.
-check_match sends-through-pvscale '^[34][0-9][0-9]$' "$((s1 - s0))"
+# path). Measured 400 and 377 on 6.1, 338 on 6.12; half of the most
+# leaves a margin and still fails when sends bypass pvscale (0).
+check_match sends-through-pvscale '^[2-4][0-9][0-9]$' "$((s1 - s0))"
 check_eq one-hypercall-per-send "$((s1 - s0))" "$((h1 - h0))"
 check_eq two-targets-per-call "$((2 * (h1 - h0)))" "$((t1 - t0))"
 check_eq no-rejects "$r0" "$(hattr ipi_rejected)"
