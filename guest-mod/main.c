@@ -32,10 +32,12 @@ static ssize_t host_features_show(struct kobject *k, struct kobj_attribute *a,
 	return sysfs_emit(buf, "0x%llx\n", pvg_host_features());
 }
 
+/* What is in effect: a feature the host stopped offering is not. */
 static ssize_t enabled_features_show(struct kobject *k,
 				     struct kobj_attribute *a, char *buf)
 {
-	return sysfs_emit(buf, "0x%x\n", pvg_enabled_features());
+	return sysfs_emit(buf, "0x%llx\n",
+			  pvg_enabled_features() & pvg_host_features());
 }
 
 static ssize_t registered_cpus_show(struct kobject *k,
