@@ -119,4 +119,15 @@ static inline int pvscale_check_dest_set(const __u64 *words, __u32 nwords,
 	return 0;
 }
 
+/*
+ * Guest side: how many bitmap words carry APIC IDs @first..@last of a
+ * destination set, or 0 when they do not fit in one hypercall.
+ */
+static inline unsigned int pvscale_dest_words(__u32 first, __u32 last)
+{
+	if (last < first || last - first >= PVSCALE_DEST_WORDS * 64u)
+		return 0;
+	return (last - first) / 64 + 1;
+}
+
 #endif /* PVSCALE_PV_CHECK_H */

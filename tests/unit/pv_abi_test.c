@@ -455,6 +455,28 @@ static bool test_common_minor(void)
 	return true;
 }
 
+static bool test_dest_words(void)
+{
+	EXPECT_EQ_U(pvscale_dest_words(0, 0), 1);
+	EXPECT_EQ_U(pvscale_dest_words(0, 63), 1);
+	EXPECT_EQ_U(pvscale_dest_words(0, 64), 2);
+	EXPECT_EQ_U(pvscale_dest_words(5, 68), 1);
+	EXPECT_EQ_U(pvscale_dest_words(5, 69), 2);
+	EXPECT_EQ_U(pvscale_dest_words(0, 4095), 64);
+	EXPECT_EQ_U(pvscale_dest_words(100, 4195), 64);
+	return true;
+}
+
+static bool test_dest_words_too_wide(void)
+{
+	EXPECT_EQ_U(pvscale_dest_words(0, 4096), 0);
+	EXPECT_EQ_U(pvscale_dest_words(0, 0xffffffff), 0);
+	EXPECT_EQ_U(pvscale_dest_words(7, 3), 0);
+	/* The window always fits the bitmap the host will read. */
+	EXPECT_EQ(pvscale_check_dest_range(0, pvscale_dest_words(0, 4095), 4096), 0);
+	return true;
+}
+
 static const struct ktap_test tests[] = {
 	T(test_page_size),
 	T(test_section_offsets),
@@ -487,6 +509,8 @@ static const struct ktap_test tests[] = {
 	T(test_check_hdr_einval_before_eproto),
 	T(test_check_hdr_other_minor),
 	T(test_common_minor),
+	T(test_dest_words),
+	T(test_dest_words_too_wide),
 };
 
 int main(void)
