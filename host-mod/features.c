@@ -17,6 +17,8 @@ static const struct pvs_feature {
 	const char *name;
 	unsigned int bit;
 } pvs_features[] = {
+	{ "tlb", PVSCALE_F_TLB },
+	{ "tlb_hostflush", PVSCALE_F_TLB_HOSTFLUSH },
 	{ "ipi", PVSCALE_F_IPI },
 };
 

@@ -123,6 +123,25 @@ static long pvs_hc_ipi(struct kvm_vcpu *vcpu, unsigned long icr,
 	return ret;
 }
 
+static long pvs_hc_flush_tlb(struct kvm_vcpu *vcpu, unsigned long first,
+			     unsigned long nwords)
+{
+	u64 set[PVSCALE_DEST_WORDS];
+	long ret;
+
+	if (!pvs_feature_on(PVSCALE_F_TLB_HOSTFLUSH))
+		return -PVSCALE_EOPNOTSUPP;
+	ret = pvscale_check_dest_range(first, nwords, KVM_MAX_VCPU_IDS);
+	if (ret)
+		return ret;
+	/* Checked above; clamp it under speculation too (it sizes a copy). */
+	nwords = array_index_nospec(nwords - 1, PVSCALE_DEST_WORDS) + 1;
+	ret = pvs_vcpu_read_dest(vcpu, set, nwords);
+	if (!ret)
+		ret = pvs_tlb_hostflush(vcpu, first, set, nwords);
+	return ret;
+}
+
 static long pvs_hc_dispatch(struct kvm_vcpu *vcpu, unsigned long nr,
 			    const unsigned long *a)
 {
@@ -139,6 +158,8 @@ static long pvs_hc_dispatch(struct kvm_vcpu *vcpu, unsigned long nr,
 		return pvs_vcpu_detach(vcpu);
 	case PVSCALE_HC_IPI:
 		return pvs_hc_ipi(vcpu, a[0], a[1], a[2]);
+	case PVSCALE_HC_FLUSH_TLB:
+		return pvs_hc_flush_tlb(vcpu, a[0], a[1]);
 	default:
 		return -PVSCALE_ENOSYS;
 	}

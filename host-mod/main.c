@@ -2,10 +2,12 @@
 /*
  * pvscale_host: module init/exit, parameters and the sysfs root.
  *
- * Init order: counters, the sysfs view, the destruction hooks, and only then
- * the hypercall hook, so no registration can exist before the hooks that
- * free it. Exit mirrors it: the hypercall hook goes first (no new
- * registrations), then every page is detached, then the rest.
+ * Init order: counters, the sysfs view, the scheduler hooks of tlb.c, the
+ * destruction hooks, and only then the hypercall hook, so no registration
+ * can exist before the hooks that serve and free it. Exit mirrors it: the
+ * hypercall hook goes first (no new registrations), then every page is
+ * detached (with the scheduler hooks still honouring pending flushes),
+ * then the rest.
  */
 #include <linux/module.h>
 #include <linux/sysfs.h>
@@ -70,9 +72,12 @@ static int __init pvs_init(void)
 	ret = pvs_features_init();
 	if (ret)
 		goto err_stats;
-	ret = pvs_vm_init();
+	ret = pvs_tlb_init();
 	if (ret)
 		goto err_features;
+	ret = pvs_vm_init();
+	if (ret)
+		goto err_tlb;
 	ret = pvs_hcall_init();
 	if (ret)
 		goto err_vm;
@@ -82,6 +87,8 @@ static int __init pvs_init(void)
 
 err_vm:
 	pvs_vm_exit();
+err_tlb:
+	pvs_tlb_exit();
 err_features:
 	pvs_features_exit();
 err_stats:
@@ -95,6 +102,7 @@ static void __exit pvs_exit(void)
 {
 	pvs_hcall_exit();
 	pvs_vm_exit();
+	pvs_tlb_exit();
 	pvs_features_exit();
 	pvs_stats_exit();
 	kobject_put(pvs_kobj);

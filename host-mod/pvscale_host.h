@@ -27,6 +27,7 @@ void pvs_vm_exit(void);
 int pvs_vcpu_attach(struct kvm_vcpu *vcpu, u64 gpa, struct page *page);
 int pvs_vcpu_detach(struct kvm_vcpu *vcpu);
 unsigned long pvs_vm_missed(void);
+struct pvscale_page *pvs_vcpu_page_rcu(struct kvm_vcpu *vcpu, bool *live);
 void pvs_vm_publish_features(u32 features);
 unsigned int pvs_nr_vms(void);
 unsigned int pvs_nr_vcpus(void);
@@ -36,6 +37,16 @@ int pvs_vcpu_read_dest(struct kvm_vcpu *vcpu, u64 *dst, unsigned int nwords);
 /* ipi.c: deliver a validated PVSCALE_HC_IPI. */
 long pvs_ipi_send(struct kvm_vcpu *vcpu, u32 icr, u32 first, const u64 *dest,
 		  unsigned int nwords);
+
+/* tlb.c: PV TLB shootdown (skip-preempted, host flush). */
+int pvs_tlb_init(void);
+void pvs_tlb_exit(void);
+unsigned long pvs_tlb_missed(void);
+void pvs_tlb_detach(struct kvm_vcpu *vcpu, struct pvscale_page *pp);
+void pvs_tlb_publish(struct kvm_vcpu *vcpu, struct pvscale_page *pp,
+		     u32 features);
+long pvs_tlb_hostflush(struct kvm_vcpu *self, u32 first, const u64 *set,
+		       unsigned int nwords);
 
 /* stats.c: counters in sysfs, the registrations table in debugfs. */
 enum pvs_stat {
@@ -48,6 +59,12 @@ enum pvs_stat {
 	PVS_STAT_IPI_CALLS,
 	PVS_STAT_IPI_TARGETS,
 	PVS_STAT_IPI_REJECTED,
+	PVS_STAT_TLB_PREEMPT_MARKS,
+	PVS_STAT_TLB_FLUSH_ON_ENTRY,
+	PVS_STAT_TLB_FLUSH_ON_DETACH,
+	PVS_STAT_HOSTFLUSH_CALLS,
+	PVS_STAT_HOSTFLUSH_TARGETS,
+	PVS_STAT_HOSTFLUSH_TIMEOUTS,
 	PVS_NR_STATS,
 };
 void pvs_stat_inc(enum pvs_stat s);

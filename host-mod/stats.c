@@ -38,7 +38,8 @@ static ssize_t pvs_stat_show(struct kobject *k, struct kobj_attribute *a,
 static ssize_t missed_show(struct kobject *k, struct kobj_attribute *a,
 			   char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", pvs_hcall_missed() + pvs_vm_missed());
+	return sysfs_emit(buf, "%lu\n", pvs_hcall_missed() + pvs_vm_missed() +
+			  pvs_tlb_missed());
 }
 static struct kobj_attribute pvs_stat_missed = __ATTR_RO(missed);
 
@@ -57,6 +58,12 @@ PVS_STAT_ATTR(vm_destroyed, PVS_STAT_VM_DESTROYED);
 PVS_STAT_ATTR(ipi_calls, PVS_STAT_IPI_CALLS);
 PVS_STAT_ATTR(ipi_targets, PVS_STAT_IPI_TARGETS);
 PVS_STAT_ATTR(ipi_rejected, PVS_STAT_IPI_REJECTED);
+PVS_STAT_ATTR(preempt_marks, PVS_STAT_TLB_PREEMPT_MARKS);
+PVS_STAT_ATTR(flush_on_entry, PVS_STAT_TLB_FLUSH_ON_ENTRY);
+PVS_STAT_ATTR(flush_on_detach, PVS_STAT_TLB_FLUSH_ON_DETACH);
+PVS_STAT_ATTR(hostflush_calls, PVS_STAT_HOSTFLUSH_CALLS);
+PVS_STAT_ATTR(hostflush_targets, PVS_STAT_HOSTFLUSH_TARGETS);
+PVS_STAT_ATTR(hostflush_timeouts, PVS_STAT_HOSTFLUSH_TIMEOUTS);
 
 static struct attribute *pvs_stat_attrs[] = {
 	&pvs_stat_probe.attr.attr,
@@ -68,6 +75,12 @@ static struct attribute *pvs_stat_attrs[] = {
 	&pvs_stat_ipi_calls.attr.attr,
 	&pvs_stat_ipi_targets.attr.attr,
 	&pvs_stat_ipi_rejected.attr.attr,
+	&pvs_stat_preempt_marks.attr.attr,
+	&pvs_stat_flush_on_entry.attr.attr,
+	&pvs_stat_flush_on_detach.attr.attr,
+	&pvs_stat_hostflush_calls.attr.attr,
+	&pvs_stat_hostflush_targets.attr.attr,
+	&pvs_stat_hostflush_timeouts.attr.attr,
 	&pvs_stat_missed.attr,
 	NULL,
 };

@@ -4,16 +4,21 @@
  * hooks that free a registration when KVM destroys its vCPU or VM.
  *
  * Every entry point can run in atomic context (kprobe and kretprobe
- * handlers), so the registry is a spinlock-protected hash and allocations are
- * GFP_ATOMIC. A registration holds a reference on the guest page (taken with
- * GUP in hcall.c) and writes it through the kernel's direct map, which stays
- * valid even if the VM's memory is unmapped: a registration can never write
- * into memory that is not the guest's own page.
+ * handlers), so writers take a spinlock and allocate with GFP_ATOMIC. The
+ * vCPU lookup is also done from KVM's scheduler hooks (tlb.c), where the
+ * scheduler's own locks are held and a vCPU kick under pvs_lock would
+ * deadlock against them: it is lock-free, under RCU, and an entry and its
+ * page reference are freed only after a grace period.
  *
- * The kvm and kvm_vcpu pointers are identities only. They are dereferenced
- * solely by the vCPU's own hypercall, never by the release path, so a
- * registration outliving its VM (a missed kprobe) leaks a page but cannot
- * touch freed memory.
+ * A registration holds a reference on the guest page (taken with GUP in
+ * hcall.c) and writes it through the kernel's direct map, which stays valid
+ * even if the VM's memory is unmapped: a registration can never write into
+ * memory that is not the guest's own page.
+ *
+ * The kvm pointer is an identity only. The kvm_vcpu is dereferenced by the
+ * vCPU's own hypercall and, when a detach finds a TLB flush still pending
+ * for it, by the detach path: the destruction hooks below take pvs_lock
+ * before KVM frees a vCPU, so every vCPU in the registry is alive.
  */
 #include <linux/hashtable.h>
 #include <linux/kprobes.h>
@@ -37,6 +42,8 @@ struct pvs_vcpu {
 	u32 vcpu_id;
 	u64 gpa;
 	struct page *page;
+	bool dying;			/* detach started: features let go */
+	struct rcu_head rcu;
 };
 
 static DEFINE_SPINLOCK(pvs_lock);
@@ -59,14 +66,30 @@ static struct pvs_vm *pvs_vm_find(struct kvm *kvm)
 	return NULL;
 }
 
+/* Under pvs_lock or rcu_read_lock(). */
 static struct pvs_vcpu *pvs_vcpu_find(struct kvm_vcpu *vcpu)
 {
 	struct pvs_vcpu *v;
 
-	hash_for_each_possible(pvs_vcpus, v, node, (unsigned long)vcpu)
+	hash_for_each_possible_rcu(pvs_vcpus, v, node, (unsigned long)vcpu,
+				   lockdep_is_held(&pvs_lock))
 		if (v->vcpu == vcpu)
 			return v;
 	return NULL;
+}
+
+/*
+ * The page @vcpu registered, or NULL, for readers in atomic context: call
+ * under rcu_read_lock(); the page stays valid until rcu_read_unlock().
+ * *@live turns false as soon as a detach starts; the entry is still found
+ * until every feature has let go of the page (pvs_vcpu_unlink()).
+ */
+struct pvscale_page *pvs_vcpu_page_rcu(struct kvm_vcpu *vcpu, bool *live)
+{
+	struct pvs_vcpu *v = pvs_vcpu_find(vcpu);
+
+	*live = v && !READ_ONCE(v->dying);
+	return v ? page_address(v->page) : NULL;
 }
 
 /* By page, not address: two memslots may alias the same memory. */
@@ -116,16 +139,23 @@ void pvs_vm_publish_features(u32 features)
 		h = pvs_hdr(v);
 		WRITE_ONCE(h->host_features, features);
 		WRITE_ONCE(h->generation, h->generation + 1);
+		pvs_tlb_publish(v->vcpu, page_address(v->page), features);
 	}
 	spin_unlock(&pvs_lock);
 }
 
-/* Unlink one registration; the caller holds pvs_lock and frees it. */
+/*
+ * Unlink one registration; the caller holds pvs_lock and frees it. The
+ * features let go of the page while the scheduler hooks can still find the
+ * entry, so a vCPU never runs with a flush pending that nobody honours.
+ */
 static void pvs_vcpu_unlink(struct pvs_vcpu *v)
 {
 	struct pvs_vm *vm = v->vm;
 
-	hash_del(&v->node);
+	WRITE_ONCE(v->dying, true);
+	pvs_tlb_detach(v->vcpu, page_address(v->page));
+	hash_del_rcu(&v->node);
 	list_del(&v->vm_link);
 	nr_vcpus--;
 	if (--vm->nr_vcpus == 0) {
@@ -135,11 +165,19 @@ static void pvs_vcpu_unlink(struct pvs_vcpu *v)
 	}
 }
 
+static void pvs_vcpu_free(struct rcu_head *rcu)
+{
+	struct pvs_vcpu *v = container_of(rcu, struct pvs_vcpu, rcu);
+
+	put_page(v->page);
+	kfree(v);
+}
+
+/* Lock-free readers may still hold the page: free after a grace period. */
 static void pvs_vcpu_release(struct pvs_vcpu *v)
 {
 	pvs_hdr_detach(v);
-	put_page(v->page);
-	kfree(v);
+	call_rcu(&v->rcu, pvs_vcpu_free);
 }
 
 /*
@@ -179,7 +217,7 @@ int pvs_vcpu_attach(struct kvm_vcpu *vcpu, u64 gpa, struct page *page)
 	v->vcpu_id = vcpu->vcpu_id;
 	v->gpa = gpa;
 	v->page = page;
-	hash_add(pvs_vcpus, &v->node, (unsigned long)vcpu);
+	hash_add_rcu(pvs_vcpus, &v->node, (unsigned long)vcpu);
 	list_add_tail(&v->vm_link, &vm->vcpus);
 	vm->nr_vcpus++;
 	nr_vcpus++;
@@ -218,14 +256,14 @@ int pvs_vcpu_read_dest(struct kvm_vcpu *vcpu, u64 *dst, unsigned int nwords)
 	struct pvs_vcpu *v;
 	unsigned int i;
 
-	spin_lock(&pvs_lock);
+	rcu_read_lock();
 	v = pvs_vcpu_find(vcpu);
 	if (v) {
 		pp = page_address(v->page);
 		for (i = 0; i < nwords; i++)
 			dst[i] = READ_ONCE(pp->dest.bitmap[i]);
 	}
-	spin_unlock(&pvs_lock);
+	rcu_read_unlock();
 	return v ? 0 : -PVSCALE_ENOENT;
 }
 
@@ -331,4 +369,6 @@ void pvs_vm_exit(void)
 		pvs_vm_detach_all(vm);
 	spin_unlock(&pvs_lock);
 	unregister_kprobes(pvs_kps, ARRAY_SIZE(pvs_kps));
+	/* The RCU callbacks are this module's code. */
+	rcu_barrier();
 }
