@@ -19,6 +19,9 @@ static const struct pvg_feature {
 	int (*enable)(void);
 	void (*disable)(void);
 } pvg_features[] = {
+	{ "tlb", PVSCALE_F_TLB, pvg_tlb_enable, pvg_tlb_disable },
+	{ "tlb_hostflush", PVSCALE_F_TLB_HOSTFLUSH,
+	  pvg_tlb_hostflush_enable, pvg_tlb_hostflush_disable },
 	{ "ipi", PVSCALE_F_IPI, pvg_ipi_enable, pvg_ipi_disable },
 };
 

@@ -35,10 +35,20 @@ static ssize_t pvg_stat_show(struct kobject *k, struct kobj_attribute *a,
 
 PVG_STAT_ATTR(pv_ipi_sends, PVG_STAT_PV_IPI_SENDS);
 PVG_STAT_ATTR(ipi_fallbacks, PVG_STAT_IPI_FALLBACKS);
+PVG_STAT_ATTR(tlb_calls, PVG_STAT_TLB_CALLS);
+PVG_STAT_ATTR(flushes_deferred, PVG_STAT_TLB_DEFERRED);
+PVG_STAT_ATTR(hostflush_calls, PVG_STAT_HOSTFLUSH_CALLS);
+PVG_STAT_ATTR(hostflush_targets, PVG_STAT_HOSTFLUSH_TARGETS);
+PVG_STAT_ATTR(tlb_fallbacks, PVG_STAT_TLB_FALLBACKS);
 
 static struct attribute *pvg_stat_attrs[] = {
 	&pvg_stat_pv_ipi_sends.attr.attr,
 	&pvg_stat_ipi_fallbacks.attr.attr,
+	&pvg_stat_tlb_calls.attr.attr,
+	&pvg_stat_flushes_deferred.attr.attr,
+	&pvg_stat_hostflush_calls.attr.attr,
+	&pvg_stat_hostflush_targets.attr.attr,
+	&pvg_stat_tlb_fallbacks.attr.attr,
 	NULL,
 };
 
