@@ -19,7 +19,7 @@ SRCS	:= Kbuild $(wildcard common/*.h common/*.mk host-mod/*.[ch] host-mod/Kbuild
 	   guest-mod/*.[ch] guest-mod/Kbuild)
 
 .PHONY: all modules modules-all unit check demo bench setup clean kvmtest \
-	install dkms-install dkms-remove testmods
+	install dkms-install dkms-remove testmods guestprogs
 
 DKMS_VER := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
@@ -64,6 +64,9 @@ dkms-remove:
 kvmtest:
 	$(MAKE) -C tests/kvm
 
+guestprogs:
+	$(MAKE) -C tests/guest
+
 unit:
 	$(MAKE) -C tests/unit run
 
@@ -86,3 +89,4 @@ clean:
 	rm -rf build
 	$(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/kvm clean
+	$(MAKE) -C tests/guest clean

@@ -23,8 +23,9 @@
  * masks or jumps: the SIGSEGV handler steps over the one faulting
  * instruction and flags it, so the loop never enters the kernel.
  *
- *   tlbstale [-t SECONDS] [-v] [-x]
+ *   tlbstale [-t SECONDS] [-f STOPFILE] [-v] [-x]
  *
+ * It runs for SECONDS (10), or until STOPFILE exists.
  * -x is the detector's own test: the writer publishes each change before
  * making it (and dawdles in between), so readers must report stale
  * accesses; a detector that reports none then is broken.
@@ -71,6 +72,7 @@ static char *win;			/* the window */
 static volatile uint64_t *pool;		/* every memfd page, always mapped */
 static int memfd;
 static int verbose, publish_early;
+static const char *stopfile;
 static char outbuf[4096];
 
 /* The two instructions that may fault, and where to resume after each. */
@@ -329,15 +331,17 @@ int main(int argc, char **argv)
 	uint64_t gen = 1;
 	unsigned int r = 12345;
 
-	while ((opt = getopt(argc, argv, "t:vx")) != -1) {
+	while ((opt = getopt(argc, argv, "t:f:vx")) != -1) {
 		if (opt == 't')
 			secs = atof(optarg);
+		else if (opt == 'f')
+			stopfile = optarg;
 		else if (opt == 'v')
 			verbose = 1;
 		else if (opt == 'x')
 			publish_early = 1;
 		else
-			return fprintf(stderr, "usage: tlbstale [-t SECONDS] [-v] [-x]\n"), 2;
+			return fprintf(stderr, "usage: tlbstale [-t SECONDS] [-f STOPFILE] [-v] [-x]\n"), 2;
 	}
 	if (ncpu > MAX_READERS)
 		ncpu = MAX_READERS;
@@ -353,6 +357,8 @@ int main(int argc, char **argv)
 	}
 	end = now() + secs;
 	while (now() < end) {
+		if (stopfile && changes % 256 == 0 && !access(stopfile, F_OK))
+			break;
 		r = r * 1103515245 + 12345;
 		if (publish_early)
 			changes += change_early(&state, r >> 16, &gen);

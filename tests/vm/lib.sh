@@ -529,3 +529,136 @@ ipi_exits() {
 	_e=$(ipi_send_exits)
 	echo "$_ns $(( ((_e - _c) - (_b - _a)) * 100 / $2 ))"
 }
+
+# ---- VM-exit counts by reason (L1's kvm:kvm_exit tracepoint) ----------
+
+# SVM exit code of PAUSE. QEMU's TCG does not emulate SVM pause filtering,
+# so here every PAUSE of a spin-wait exits (on hardware the filter lets
+# short spins run); exit counts of an operation leave them out.
+SVM_EXIT_PAUSE=119
+
+# exits_hist_on: count every kvm_exit in L1 by (vCPU id, exit reason), in
+# a hist trigger: exact, and nothing goes through the trace buffer.
+exits_hist_on() {
+	echo 'hist:keys=vcpu_id,exit_reason:vals=hitcount:size=4096' \
+		>"$TRACEFS/events/kvm/kvm_exit/trigger"
+}
+
+exits_hist_off() {
+	echo '!hist:keys=vcpu_id,exit_reason:vals=hitcount:size=4096' \
+		>"$TRACEFS/events/kvm/kvm_exit/trigger" 2>/dev/null
+}
+
+# ---- load in L1 -------------------------------------------------------
+
+# hogs_start N: N CPU-bound loops in L1 competing with the vCPU threads,
+# so that vCPUs really get preempted; hogs_stop ends them all.
+hogs_start() {
+	local _i
+	for _i in $(seq "$1"); do
+		sh -c 'while :; do :; done' &
+		echo $! >>"$PVS_RUN/hogs"
+	done
+}
+
+hogs_stop() {
+	[ -f "$PVS_RUN/hogs" ] || return 0
+	kill $(cat "$PVS_RUN/hogs") 2>/dev/null
+	rm -f "$PVS_RUN/hogs"
+}
+
+# ---- PV TLB shootdown ------------------------------------------------
+
+TLB_HOST_STATS="preempt_marks flush_on_entry flush_on_detach hostflush_calls hostflush_targets hostflush_timeouts"
+
+# tlb_counters ID: every TLB counter, "host.NAME=N" and "guest.NAME=N"
+# (guest ones only while L2 ID has pvscale_guest loaded).
+tlb_counters() {
+	local _f
+	for _f in $TLB_HOST_STATS; do
+		echo "host.$_f=$(num "$(host_attr "stats/$_f")")"
+	done
+	l2_cmd "$1" "cd $GUEST_SYSFS/stats 2>/dev/null && for f in *; do echo guest.\$f=\$(cat \$f); done"
+}
+
+# tlb_delta BEFORE AFTER NAME: how much counter NAME grew in between.
+tlb_delta() {
+	local _a _b
+	_a=$(num "$(printf '%s\n' "$1" | sed -n "s/^$3=//p")")
+	_b=$(num "$(printf '%s\n' "$2" | sed -n "s/^$3=//p")")
+	echo $((_b - _a))
+}
+
+# check_grew NAME BEFORE AFTER COUNTER: ok when COUNTER went up.
+check_grew() {
+	local _d
+	_d=$(tlb_delta "$2" "$3" "$4")
+	if [ "$_d" -gt 0 ]; then
+		ok "$1"
+	else
+		not_ok "$1" "$4 did not grow (by $_d)"
+		return 1
+	fi
+}
+
+# check_still NAME BEFORE AFTER COUNTER: ok when COUNTER did not move.
+check_still() {
+	check_eq "$1" 0 "$(tlb_delta "$2" "$3" "$4")"
+}
+
+# tlb_detect NAME ID SECONDS: the stale-TLB detector on every vCPU of L2
+# ID for SECONDS, with two CPU hogs in L1; it must see nothing stale.
+tlb_detect() {
+	local _out _rc
+	hogs_start 2
+	_out=$(l2_cmd "$2" "tlbstale -t $3")
+	_rc=$?
+	hogs_stop
+	diag "$1: $(printf '%s\n' "$_out" | tail -n 1)"
+	if [ "$_rc" -eq 0 ] && printf '%s\n' "$_out" | grep -q ' stale=0 spurious=0$'; then
+		ok "$1/no-stale-tlb"
+	else
+		not_ok "$1/no-stale-tlb" "tlbstale (status $_rc): $_out"
+	fi
+}
+
+# tlb_guest_set ID FEATURE 0|1: a guest TLB toggle; fails as the write does.
+tlb_guest_set() {
+	l2_cmd "$1" "echo $3 >$GUEST_SYSFS/features/$2"
+}
+
+# tlb_churn NAME ID: toggle both modes on both sides and reload both
+# modules while the detector runs in L2 ID (the guest module loaded with
+# both modes on); then the detector must have seen nothing stale, every
+# step must have worked, and L2 must still answer.
+tlb_churn() {
+	local _n=$1 _id=$2 _i _out _rc
+	l2_cmd "$_id" "rm -f /tmp/churn.*; (tlbstale -t 150 -f /tmp/churn.stop >/tmp/churn.out 2>&1; echo \$? >/tmp/churn.rc) &" >/dev/null
+	hogs_start 2
+	for _i in 1 2; do
+		check "$_n/$_i/guest-tlb-off" tlb_guest_set "$_id" tlb 0
+		check "$_n/$_i/guest-hostflush-off" tlb_guest_set "$_id" tlb_hostflush 0
+		check "$_n/$_i/guest-tlb-on" tlb_guest_set "$_id" tlb 1
+		check "$_n/$_i/host-tlb-off" sh -c "echo 0 >$HOST_SYSFS/features/tlb"
+		check "$_n/$_i/guest-hostflush-on" tlb_guest_set "$_id" tlb_hostflush 1
+		check "$_n/$_i/host-hostflush-off" sh -c "echo 0 >$HOST_SYSFS/features/tlb_hostflush"
+		check "$_n/$_i/host-tlb-on" sh -c "echo 1 >$HOST_SYSFS/features/tlb"
+		check "$_n/$_i/host-hostflush-on" sh -c "echo 1 >$HOST_SYSFS/features/tlb_hostflush"
+	done
+	check "$_n/guest-rmmod" l2_cmd "$_id" rmmod pvscale_guest
+	check "$_n/guest-insmod" l2_cmd "$_id" insmod /pvscale_guest.ko
+	check "$_n/host-rmmod" host_rmmod
+	check_eq "$_n/guest-answers-without-host" alive "$(l2_cmd "$_id" echo alive)"
+	check "$_n/host-insmod" host_insmod
+	check "$_n/guest-rmmod-again" l2_cmd "$_id" rmmod pvscale_guest
+	check "$_n/guest-insmod-again" l2_cmd "$_id" insmod /pvscale_guest.ko
+	hogs_stop
+	_out=$(l2_cmd "$_id" 'touch /tmp/churn.stop; while [ ! -e /tmp/churn.rc ]; do sleep 1; done; cat /tmp/churn.out; exit $(cat /tmp/churn.rc)')
+	_rc=$?
+	diag "$_n: $(printf '%s\n' "$_out" | tail -n 1)"
+	if [ "$_rc" -eq 0 ] && printf '%s\n' "$_out" | grep -q ' stale=0 spurious=0$'; then
+		ok "$_n/no-stale-tlb"
+	else
+		not_ok "$_n/no-stale-tlb" "tlbstale (status $_rc): $_out"
+	fi
+}

@@ -1,0 +1,37 @@
+# tlb-overcommit: PV TLB shootdown correctness with really concurrent
+# vCPUs: a 4-vCPU L2 on L1's two CPUs, with two CPU hogs in L1, the
+# stale-TLB detector reading on every vCPU while a writer remaps, unmaps
+# and mprotects. Nothing stale may be seen with the feature off, in
+# skip-preempted mode, in host-flush mode, nor while both sides toggle
+# and reload their modules; and no WARN on either side.
+#
+# needs: host guest guestprog:tlbstale
+# smp: 2
+
+check insmod-host host_insmod || exit 0
+l2_start o 4
+
+tlb_detect off o 10
+
+check skip/insmod-guest l2_cmd o insmod /pvscale_guest.ko features=0x1
+c0=$(tlb_counters o)
+tlb_detect skip o 10
+c1=$(tlb_counters o)
+check_grew skip/guest-deferred "$c0" "$c1" guest.flushes_deferred
+check_grew skip/host-flush-on-entry "$c0" "$c1" host.flush_on_entry
+
+check hostflush/tlb-off tlb_guest_set o tlb 0
+check hostflush/on tlb_guest_set o tlb_hostflush 1
+c0=$(tlb_counters o)
+tlb_detect hostflush o 10
+c1=$(tlb_counters o)
+check_grew hostflush/guest-calls "$c0" "$c1" guest.hostflush_calls
+check_grew hostflush/host-targets "$c0" "$c1" host.hostflush_targets
+diag "hostflush: fallbacks $(tlb_delta "$c0" "$c1" guest.tlb_fallbacks), host timeouts $(tlb_delta "$c0" "$c1" host.hostflush_timeouts)"
+
+check churn/both-on tlb_guest_set o tlb 1
+tlb_churn churn o
+dmesg_clean dmesg-clean-l2 o
+l2_stop o
+check rmmod-host host_rmmod
+dmesg_clean dmesg-clean-l1
