@@ -121,12 +121,12 @@ static bool pvg_tlb_hostflush(const struct cpumask *mask,
 	nwords = pvscale_dest_words(first, last);
 	if (!nwords || !pvg_tlb_host_offers(pp, PVSCALE_F_TLB_HOSTFLUSH) ||
 	    pvg_tlb_hostflush_call(pp, mask, first, nwords)) {
-		pvg_stat_add(PVG_STAT_TLB_FALLBACKS, 1);
+		pvg_stat_inc(PVG_STAT_TLB_FALLBACKS);
 		return false;
 	}
 	if (cpumask_test_cpu(self, mask))
 		pvg_tlb_call_orig(cpumask_of(self), info);
-	pvg_stat_add(PVG_STAT_HOSTFLUSH_CALLS, 1);
+	pvg_stat_inc(PVG_STAT_HOSTFLUSH_CALLS);
 	pvg_stat_add(PVG_STAT_HOSTFLUSH_TARGETS, targets);
 	return true;
 }
@@ -138,7 +138,7 @@ static void pvg_tlb_flush_multi(const struct cpumask *cpus,
 	unsigned int modes = READ_ONCE(pvg_tlb_modes);
 	struct cpumask *mask = this_cpu_cpumask_var_ptr(pvg_tlb_mask);
 
-	pvg_stat_add(PVG_STAT_TLB_CALLS, 1);
+	pvg_stat_inc(PVG_STAT_TLB_CALLS);
 	/* One snapshot: CPUs join mm_cpumask concurrently. */
 	cpumask_copy(mask, cpus);
 	if ((modes & BIT(PVSCALE_F_TLB_HOSTFLUSH)) &&
