@@ -32,9 +32,7 @@ bad_param() {
 	check_fails "reject-$1-not-loaded" test -e /sys/module/pvscale_host
 	check_fails "reject-$1-no-sysfs" test -e "$HOST_SYSFS"
 }
-# No feature is implemented yet: bit 0 (TLB) is defined by the ABI but not
-# offered by this build; bit 6 is not even defined.
-bad_param unimplemented-bit0 0x1
+# Bit 6 is not even defined by the ABI (bits 0..5 are).
 bad_param undefined-bit6 0x40
 bad_param not-a-number zzz
 
@@ -44,8 +42,9 @@ check insmod host_insmod
 check sysfs-present test -d "$HOST_SYSFS"
 check_eq abi-version 1.0 "$(host_attr abi_version)"
 check_match offered-features-hex '^0x[0-9a-f]+$' "$(host_attr offered_features)"
-# By default every implemented feature: PVSCALE_F_IPI (bit 2).
-check_hex_eq offered-features-implemented 0x4 "$(host_attr offered_features)"
+# By default every implemented feature: PVSCALE_F_TLB, _TLB_HOSTFLUSH and
+# _IPI (bits 0, 1, 2).
+check_hex_eq offered-features-implemented 0x7 "$(host_attr offered_features)"
 check_eq nr-vms-zero 0 "$(host_attr nr_vms)"
 check_eq nr-vcpus-zero 0 "$(host_attr nr_vcpus)"
 for s in probe register unregister rejected vcpu_destroyed vm_destroyed; do
