@@ -243,6 +243,23 @@ static bool read_attr(const char *name, long long *val)
 	return true;
 }
 
+static bool write_attr(const char *name, const char *val)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), SYSFS_DIR "/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return fail("%s: %s", path, strerror(errno));
+	n = write(fd, val, strlen(val));
+	close(fd);
+	if (n != (ssize_t)strlen(val))
+		return fail("%s: cannot write \"%s\"", path, val);
+	return true;
+}
+
 static bool read_stats(struct stats *s)
 {
 	return read_attr("nr_vcpus", &s->nr_vcpus) &&
@@ -531,6 +548,8 @@ static const char *hc_name(__u64 nr)
 		return "UNREGISTER";
 	case PVSCALE_HC_IPI:
 		return "IPI";
+	case PVSCALE_HC_FLUSH_TLB:
+		return "FLUSH_TLB";
 	default:
 		return "hypercall";
 	}
@@ -576,16 +595,18 @@ static bool stopped_after_call(struct vcpu *v, const struct kvm_regs *regs)
 }
 
 /*
- * Issue hypercall @nr(@a0) on @v. On success *ret is the result as the
+ * Issue hypercall @nr(@a0, @a1) on @v. On success *ret is the result as the
  * guest's mode sees it: 64 bits in long mode, else RAX sign-extended from
  * 32 bits (see the top of the file); the raw RAX is kept in v->rax.
  */
-static bool hypercall(struct vcpu *v, __u64 nr, __u64 a0, long long *ret)
+static bool hypercall2(struct vcpu *v, __u64 nr, __u64 a0, __u64 a1,
+		       long long *ret)
 {
 	bool user = v->mode == MODE_USER;
 	struct kvm_regs regs = {
 		.rax = nr,
 		.rbx = a0,
+		.rcx = a1,
 		.rip = user ? USER_STUB_GPA : STUB_GPA,
 		.rflags = RFLAGS_FIXED | (user ? RFLAGS_IOPL3 : 0),
 	};
@@ -606,6 +627,11 @@ static bool hypercall(struct vcpu *v, __u64 nr, __u64 a0, long long *ret)
 	else
 		*ret = (__s32)(__u32)regs.rax;
 	return true;
+}
+
+static bool hypercall(struct vcpu *v, __u64 nr, __u64 a0, long long *ret)
+{
+	return hypercall2(v, nr, a0, 0, ret);
 }
 
 static bool expect_hc(struct vcpu *v, __u64 nr, __u64 a0, long long want)
@@ -1398,6 +1424,218 @@ static bool t_register_unregister_loop(void)
 	return expect_nr_vcpus(base.nr_vcpus);
 }
 
+/* ---- tests: PV TLB shootdown ---------------------------------------- */
+
+static struct pvscale_page *page_at(struct vm *m, __u64 gpa)
+{
+	return (struct pvscale_page *)gpa_ptr(m, gpa);
+}
+
+static bool flush_tlb(struct vcpu *v, __u64 first, __u64 nwords,
+		      long long want)
+{
+	long long ret;
+
+	if (!hypercall2(v, PVSCALE_HC_FLUSH_TLB, first, nwords, &ret))
+		return false;
+	if (ret != want)
+		return fail("vCPU %d FLUSH_TLB(%#llx, %#llx) = %lld, want %lld",
+			    v->id, (unsigned long long)first,
+			    (unsigned long long)nwords, ret, want);
+	return true;
+}
+
+/* Register VA on PAGE_A and VLONG on PAGE_D, dest sets empty. */
+static bool flush_setup(void)
+{
+	unregister_all();
+	page_init(&vm, PAGE_A);
+	page_init(&vm, PAGE_D);
+	return do_register(&vm.vcpu[VA], PAGE_A, 0) &&
+	       do_register(&vm.vcpu[VLONG], PAGE_D, 0);
+}
+
+static bool t_flush_tlb_unregistered_enoent(void)
+{
+	unregister_all();
+	return flush_tlb(&vm.vcpu[VA], 0, 1, -PVSCALE_ENOENT) &&
+	       flush_tlb(&vm.vcpu[VLONG], 0, 1, -PVSCALE_ENOENT);
+}
+
+/* Windows that are empty, too wide or past the host's 4096 APIC IDs. */
+static bool t_flush_tlb_bad_windows(void)
+{
+	static const __u64 bad[][2] = {
+		{ 0, 0 }, { 0, 65 }, { 4096, 1 }, { 4033, 1 }, { 4000, 2 },
+		{ 0xffffffff, 1 }, { 0, 0xffffffff },
+	};
+	static const __u64 bad64[][2] = {
+		{ 0, 1ULL << 32 }, { 1ULL << 32, 1 }, { ~0ULL, 1 }, { 0, ~0ULL },
+		{ (1ULL << 32) | 5, 1 },
+	};
+	unsigned int i;
+
+	if (!flush_setup())
+		return false;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!flush_tlb(&vm.vcpu[VA], bad[i][0], bad[i][1], -PVSCALE_EINVAL) ||
+		    !flush_tlb(&vm.vcpu[VLONG], bad[i][0], bad[i][1], -PVSCALE_EINVAL))
+			return false;
+	for (i = 0; i < sizeof(bad64) / sizeof(bad64[0]); i++)
+		if (!flush_tlb(&vm.vcpu[VLONG], bad64[i][0], bad64[i][1],
+			       -PVSCALE_EINVAL))
+			return false;
+	return true;
+}
+
+/* Outside 64-bit mode the host sees 32-bit arguments, as KVM's own do. */
+static bool t_flush_tlb_32bit_truncated(void)
+{
+	return flush_setup() &&
+	       flush_tlb(&vm.vcpu[VA], 1ULL << 32, (1ULL << 32) | 1, 0);
+}
+
+/*
+ * IDs 3, 5, 7, 9 are the main VM's vCPUs (the caller, VA, is 3); 64 and
+ * 4095 name none. The caller is never its own target.
+ */
+static bool flush_counts(__u64 first, __u64 nwords, long long targets)
+{
+	long long c0, t0, c1, t1;
+
+	if (!read_attr("stats/hostflush_calls", &c0) ||
+	    !read_attr("stats/hostflush_targets", &t0) ||
+	    !flush_tlb(&vm.vcpu[VA], first, nwords, 0) ||
+	    !read_attr("stats/hostflush_calls", &c1) ||
+	    !read_attr("stats/hostflush_targets", &t1))
+		return false;
+	if (c1 != c0 + 1 || t1 != t0 + targets)
+		return fail("hostflush_calls +%lld, hostflush_targets +%lld, want +1, +%lld",
+			    c1 - c0, t1 - t0, targets);
+	return true;
+}
+
+static bool t_flush_tlb_targets(void)
+{
+	struct pvscale_dest *d = &page_at(&vm, PAGE_A)->dest;
+
+	if (!flush_setup())
+		return false;
+	d->bitmap[0] = 1ULL << 3 | 1ULL << 5 | 1ULL << 7 | 1ULL << 9;
+	d->bitmap[1] = 1;
+	d->bitmap[63] = 1ULL << 63;
+	if (!flush_counts(0, 64, 3))
+		return false;
+	/* From ID 5: bit 0 is VB, bit 4 VUSER; bit 64 is past the word. */
+	memset(d->bitmap, 0, sizeof(d->bitmap));
+	d->bitmap[0] = 1ULL << 0 | 1ULL << 4;
+	d->bitmap[1] = 1;
+	if (!flush_counts(5, 1, 2))
+		return false;
+	memset(d->bitmap, 0xff, sizeof(d->bitmap));
+	return flush_counts(0, 64, 3) && flush_counts(4032, 1, 0);
+}
+
+static bool t_flush_tlb_toggle_off_eopnotsupp(void)
+{
+	bool ok;
+
+	if (!flush_setup() || !write_attr("features/tlb_hostflush", "0"))
+		return false;
+	ok = flush_tlb(&vm.vcpu[VA], 0, 1, -PVSCALE_EOPNOTSUPP);
+	return write_attr("features/tlb_hostflush", "1") && ok &&
+	       flush_tlb(&vm.vcpu[VA], 0, 1, 0);
+}
+
+/* flush_on_entry + flush_on_detach: flushes honoured for a FLUSH byte. */
+static bool tlb_flushes_done(long long *n)
+{
+	long long e, d;
+
+	if (!read_attr("stats/flush_on_entry", &e) ||
+	    !read_attr("stats/flush_on_detach", &d))
+		return false;
+	*n = e + d;
+	return true;
+}
+
+/*
+ * Whatever the byte holds when a vCPU is loaded (every vCPU ioctl loads
+ * it, KVM_RUN included), it is 0 before guest code runs, and a FLUSH in
+ * it is one flush: PREEMPTED|FLUSH as the guest sets it, and garbage.
+ */
+static bool tlb_byte_on_load(__u8 byte, long long flushes)
+{
+	__u8 *state = &page_at(&vm, PAGE_A)->tlb.state;
+	long long n0, n1, ret;
+
+	*state = byte;
+	if (!tlb_flushes_done(&n0) ||
+	    !hypercall(&vm.vcpu[VA], PVSCALE_HC_PROBE, GUEST_VERSION, &ret) ||
+	    !tlb_flushes_done(&n1))
+		return false;
+	if (*state)
+		return fail("tlb.state %#x stayed %#x across a vCPU load",
+			    byte, *state);
+	if (n1 - n0 != flushes)
+		return fail("tlb.state %#x: %lld flushes, want %lld", byte,
+			    n1 - n0, flushes);
+	return true;
+}
+
+static bool t_tlb_flush_on_load(void)
+{
+	return flush_setup() &&
+	       tlb_byte_on_load(PVSCALE_TLB_PREEMPTED | PVSCALE_TLB_FLUSH, 1) &&
+	       tlb_byte_on_load(PVSCALE_TLB_PREEMPTED, 0) &&
+	       tlb_byte_on_load(0xff, 1) && tlb_byte_on_load(0, 0);
+}
+
+/* The host stops serving the byte (toggle off): the FLUSH in it is done. */
+static bool t_tlb_toggle_off_takes_flush(void)
+{
+	__u8 *state = &page_at(&vm, PAGE_A)->tlb.state;
+	long long n0, n1;
+	bool ok;
+
+	if (!flush_setup() || !tlb_flushes_done(&n0))
+		return false;
+	*state = PVSCALE_TLB_PREEMPTED | PVSCALE_TLB_FLUSH;
+	ok = write_attr("features/tlb", "0") && tlb_flushes_done(&n1);
+	if (!write_attr("features/tlb", "1") || !ok)
+		return false;
+	if (*state || n1 != n0 + 1)
+		return fail("toggle off: tlb.state %#x, %lld flushes, want 0, 1",
+			    *state, n1 - n0);
+	return true;
+}
+
+/* A VM destroyed with a FLUSH pending: done, on a vCPU being torn down. */
+static bool t_tlb_vm_destroy_takes_flush(void)
+{
+	static const int ids[] = { 0 };
+	static const enum mode modes[] = { MODE_REAL };
+	struct vm m = { .fd = -1 };
+	long long n0, n1;
+
+	if (!tlb_flushes_done(&n0) || !vm_create(&m, 1, ids, modes))
+		return false;
+	page_init(&m, PAGE_A);
+	if (!do_register(&m.vcpu[0], PAGE_A, 0)) {
+		vm_destroy(&m);
+		return false;
+	}
+	page_at(&m, PAGE_A)->tlb.state = PVSCALE_TLB_PREEMPTED | PVSCALE_TLB_FLUSH;
+	vm_destroy(&m);
+	if (!wait_counts(base.nr_vcpus + 2, base.nr_vms + 1) ||
+	    !tlb_flushes_done(&n1))
+		return false;
+	if (n1 != n0 + 1)
+		return fail("VM destroyed with a FLUSH pending: %lld flushes, want 1",
+			    n1 - n0);
+	return true;
+}
+
 /* ---- tests: VM lifetime --------------------------------------------- */
 
 static struct vm vm2 = { .fd = -1 };
@@ -2015,6 +2253,14 @@ static const struct test main_tests[] = {
 	T(unregister_after_page_trashed),
 	T(unregister_after_memslot_deleted),
 	T(register_unregister_loop),
+	T(flush_tlb_unregistered_enoent),
+	T(flush_tlb_bad_windows),
+	T(flush_tlb_32bit_truncated),
+	T(flush_tlb_targets),
+	T(flush_tlb_toggle_off_eopnotsupp),
+	T(tlb_flush_on_load),
+	T(tlb_toggle_off_takes_flush),
+	T(tlb_vm_destroy_takes_flush),
 	T(same_gpa_in_other_vm),
 	T(destroy_vm_with_pages),
 	T(vm_destroyed_counted),
