@@ -589,6 +589,16 @@ tlb_delta() {
 	echo $((_b - _a))
 }
 
+# tlb_diag NAME BEFORE AFTER: every TLB counter that moved, as a comment.
+tlb_diag() {
+	local _l _d
+	_l=$(printf '%s\n' "$3" | sed 's/=.*//' | while read -r _c; do
+		_d=$(tlb_delta "$2" "$3" "$_c")
+		[ "$_d" -eq 0 ] || printf ' %s+%s' "$_c" "$_d"
+	done)
+	diag "$1 counters:${_l:- none moved}"
+}
+
 # check_grew NAME BEFORE AFTER COUNTER: ok when COUNTER went up.
 check_grew() {
 	local _d

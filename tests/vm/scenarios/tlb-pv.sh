@@ -31,6 +31,7 @@ check_match detector-sees-broken-flush ' stale=[1-9][0-9]* ' "$out"
 c0=$(tlb_counters t)
 tlb_detect off t 6
 c1=$(tlb_counters t)
+tlb_diag off "$c0" "$c1"
 for f in $TLB_HOST_STATS; do
 	check_still off/host-$f-still "$c0" "$c1" host.$f
 done
@@ -44,6 +45,7 @@ check_match skip/redirected 'kvm_flush_tlb_multi now reaches pvscale' \
 c0=$(tlb_counters t)
 tlb_detect skip t 6
 c1=$(tlb_counters t)
+tlb_diag skip "$c0" "$c1"
 check_grew skip/guest-calls "$c0" "$c1" guest.tlb_calls
 check_grew skip/guest-deferred "$c0" "$c1" guest.flushes_deferred
 check_grew skip/host-preempt-marks "$c0" "$c1" host.preempt_marks
@@ -57,6 +59,7 @@ check_hex_eq hostflush/enabled 0x2 "$(guest_attr t enabled_features)"
 c0=$(tlb_counters t)
 tlb_detect hostflush t 6
 c1=$(tlb_counters t)
+tlb_diag hostflush "$c0" "$c1"
 check_grew hostflush/guest-calls "$c0" "$c1" guest.hostflush_calls
 check_grew hostflush/guest-targets "$c0" "$c1" guest.hostflush_targets
 check_grew hostflush/host-calls "$c0" "$c1" host.hostflush_calls
@@ -73,6 +76,7 @@ check_match off-again/restored 'kvm_flush_tlb_multi restored' \
 c0=$(tlb_counters t)
 tlb_detect off-again t 4
 c1=$(tlb_counters t)
+tlb_diag off-again "$c0" "$c1"
 check_still off-again/no-calls "$c0" "$c1" guest.tlb_calls
 check_still off-again/no-host-calls "$c0" "$c1" host.hostflush_calls
 
