@@ -1426,6 +1426,33 @@ static bool t_register_unregister_loop(void)
 
 /* ---- tests: PV TLB shootdown ---------------------------------------- */
 
+static const char *const tlb_toggles[] = { "features/tlb",
+					    "features/tlb_hostflush" };
+static long long tlb_toggles_were[2];
+
+/* The host may have been loaded with features=0: these tests need both. */
+static bool t_tlb_features_on(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		if (!read_attr(tlb_toggles[i], &tlb_toggles_were[i]) ||
+		    !write_attr(tlb_toggles[i], "1"))
+			return false;
+	return true;
+}
+
+/* ... and the later tests need what the host offered before. */
+static bool t_tlb_features_restored(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		if (!write_attr(tlb_toggles[i], tlb_toggles_were[i] ? "1" : "0"))
+			return false;
+	return true;
+}
+
 static struct pvscale_page *page_at(struct vm *m, __u64 gpa)
 {
 	return (struct pvscale_page *)gpa_ptr(m, gpa);
@@ -2253,6 +2280,7 @@ static const struct test main_tests[] = {
 	T(unregister_after_page_trashed),
 	T(unregister_after_memslot_deleted),
 	T(register_unregister_loop),
+	FATAL(tlb_features_on),
 	T(flush_tlb_unregistered_enoent),
 	T(flush_tlb_bad_windows),
 	T(flush_tlb_32bit_truncated),
@@ -2261,6 +2289,7 @@ static const struct test main_tests[] = {
 	T(tlb_flush_on_load),
 	T(tlb_toggle_off_takes_flush),
 	T(tlb_vm_destroy_takes_flush),
+	FATAL(tlb_features_restored),
 	T(same_gpa_in_other_vm),
 	T(destroy_vm_with_pages),
 	T(vm_destroyed_counted),
