@@ -162,6 +162,8 @@ l2_dead() {
 	_bugs=$(dmesg-bugs "$_d/console" 2>/dev/null)
 	diag "L2 $1 $2; last console lines:"
 	tail -n 40 "$_d/console" 2>/dev/null | diag_lines "l2-$1: "
+	# QEMU's own words tell a failed KVM_RUN from a guest that reset.
+	tail -n 20 "$_d/qemu.log" 2>/dev/null | diag_lines "l2-$1 qemu: "
 	if [ -n "$_bugs" ] && [ "$(_l2_readies "$1")" = 0 ]; then
 		# A first boot that never reached its command loop ran no
 		# pvscale_guest code, and pvscale_host serves only pvscale's
