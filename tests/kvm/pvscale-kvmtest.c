@@ -1489,12 +1489,16 @@ static bool t_flush_tlb_unregistered_enoent(void)
 	       flush_tlb(&vm.vcpu[VLONG], 0, 1, -PVSCALE_ENOENT);
 }
 
-/* Windows that are empty, too wide or past the host's 4096 APIC IDs. */
+/*
+ * Windows that are empty, too wide or past the host's APIC IDs (KVM's
+ * KVM_MAX_VCPU_IDS: 4096 on 6.1, 16384 on 6.12).
+ */
 static bool t_flush_tlb_bad_windows(void)
 {
-	static const __u64 bad[][2] = {
-		{ 0, 0 }, { 0, 65 }, { 4096, 1 }, { 4033, 1 }, { 4000, 2 },
-		{ 0xffffffff, 1 }, { 0, 0xffffffff },
+	int ids = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+	const __u64 bad[][2] = {
+		{ 0, 0 }, { 0, 65 }, { ids, 1 }, { ids - 63, 1 },
+		{ ids - 96, 2 }, { 0xffffffff, 1 }, { 0, 0xffffffff },
 	};
 	static const __u64 bad64[][2] = {
 		{ 0, 1ULL << 32 }, { 1ULL << 32, 1 }, { ~0ULL, 1 }, { 0, ~0ULL },
@@ -1502,6 +1506,8 @@ static bool t_flush_tlb_bad_windows(void)
 	};
 	unsigned int i;
 
+	if (ids < 64)
+		return fail("KVM_CAP_MAX_VCPU_ID = %d", ids);
 	if (!flush_setup())
 		return false;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
