@@ -17,8 +17,10 @@
  *   tlb_hostflush  the remote targets go into this CPU's dest set and one
  *                  hypercall has the host flush them all, running ones
  *                  included, before it returns: no flush IPI at all. When
- *                  the call fails the mask goes the tlb way if that is on,
- *                  else to the original: a flush is never dropped.
+ *                  the call fails, the original flushes what is left: a
+ *                  flush is never dropped.
+ * With both on, preempted targets are deferred first (no exit at all) and
+ * the host flushes the others: a hypercall only when one is running.
  *
  * Skipping a flush IPI is only safe when page tables are freed after an
  * RCU grace period: GUP-fast walks them with interrupts off and relies on
@@ -141,11 +143,11 @@ static void pvg_tlb_flush_multi(const struct cpumask *cpus,
 	pvg_stat_inc(PVG_STAT_TLB_CALLS);
 	/* One snapshot: CPUs join mm_cpumask concurrently. */
 	cpumask_copy(mask, cpus);
+	if (modes & BIT(PVSCALE_F_TLB))
+		pvg_tlb_skip_preempted(mask);
 	if ((modes & BIT(PVSCALE_F_TLB_HOSTFLUSH)) &&
 	    pvg_tlb_hostflush(mask, info))
 		return;
-	if (modes & BIT(PVSCALE_F_TLB))
-		pvg_tlb_skip_preempted(mask);
 	pvg_tlb_call_orig(mask, info);
 }
 
