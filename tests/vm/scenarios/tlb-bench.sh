@@ -5,9 +5,11 @@
 #   upstream        the kernel's own KVM PV flush (and PV IPI), no pvscale
 #   skip-preempted  the same L2 with pvscale_host + pvscale_guest tlb
 #   host-flush      the same L2 with pvscale_guest tlb_hostflush
+#   combined        both pvscale modes, the guest's default: preempted
+#                   targets deferred, the others flushed by the host
 # (pvscale needs the kernel's PV flush set up underneath: that is what
 # makes the kernel free page tables through RCU; pvscale's path then
-# replaces the kernel's.) The last three alternate run by run in one L2.
+# replaces the kernel's.) The last four alternate run by run in one L2.
 # Per run: operations per second from tlbstorm; L1's kvm_exit count of
 # the L2's vCPUs (PAUSE exits left out, see lib.sh) and the TLB-shootdown
 # IPIs the L2's CPUs received (/proc/interrupts), per 1000 operations.
@@ -101,12 +103,16 @@ for r in $(seq "$REPS"); do
 	storm u host-flush
 	c2=$(tlb_counters u)
 	diag "host-flush: calls $(tlb_delta "$c1" "$c2" guest.hostflush_calls), targets $(tlb_delta "$c1" "$c2" guest.hostflush_targets), fallbacks $(tlb_delta "$c1" "$c2" guest.tlb_fallbacks), host timeouts $(tlb_delta "$c1" "$c2" host.hostflush_timeouts)"
+	check "combined-$r/switch" l2_cmd u "echo 1 >$GUEST_SYSFS/features/tlb"
+	storm u combined
+	c3=$(tlb_counters u)
+	diag "combined: deferred $(tlb_delta "$c2" "$c3" guest.flushes_deferred), host-flush calls $(tlb_delta "$c2" "$c3" guest.hostflush_calls), targets $(tlb_delta "$c2" "$c3" guest.hostflush_targets)"
 	check "host-flush-$r/unload" pvscale_off u
 done
 l2_stop u
 exits_hist_off
 
-for c in baseline upstream skip-preempted host-flush; do
+for c in baseline upstream skip-preempted host-flush combined; do
 	result "$c"
 done
 ok tlb-bench
