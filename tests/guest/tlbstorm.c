@@ -4,12 +4,19 @@
  * benchmark (ebizzy-like: many threads of one process allocating, using
  * and freeing memory, so every free is a remote TLB flush).
  *
- * One thread per CPU, pinned there, repeats: mmap a chunk of anonymous
- * memory, write every page of it, munmap it. The munmap must flush the
- * chunk from every CPU the process runs on: with all threads running,
- * that is a shootdown of every other CPU per operation.
+ * One thread per CPU, pinned there, repeats an operation on a chunk of
+ * anonymous memory of its own, and every operation ends by unmapping the
+ * chunk's pages, which must flush them from every CPU the process runs on:
+ * with all threads running, a shootdown of every other CPU per operation.
+ *   zap (default)  write every page, then MADV_DONTNEED: the pages go, the
+ *                  mapping stays. Only the mmap lock's read side is taken,
+ *                  so the threads really run (and flush) concurrently.
+ *   munmap (-m)    mmap the chunk, write every page, munmap it. mmap and
+ *                  munmap take the mmap lock for writing: the threads
+ *                  mostly wait for each other and their CPUs go idle (and
+ *                  lazy, which no flush IPIs), so this measures the lock.
  *
- *   tlbstorm [-t SECONDS] [-p PAGES]
+ *   tlbstorm [-t SECONDS] [-p PAGES] [-m]
  *
  * Prints "tlbstorm: threads=N pages=P ops=... secs=... ops_per_s=...".
  */
@@ -29,6 +36,7 @@ enum { PAGE = 4096, MAX_THREADS = 64 };
 
 static _Atomic int go, stop;
 static unsigned long pages = 8;
+static int use_munmap;
 
 struct worker {
 	pthread_t tid;
@@ -42,6 +50,16 @@ static void die(const char *what)
 	exit(2);
 }
 
+static char *map_chunk(void)
+{
+	char *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
 static void *worker(void *arg)
 {
 	struct worker *w = arg;
@@ -53,17 +71,21 @@ static void *worker(void *arg)
 	CPU_SET(w->cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		die("sched_setaffinity");
+	p = map_chunk();
 	while (!atomic_load(&go))
 		;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			die("mmap");
+		if (use_munmap && !p)
+			p = map_chunk();
 		for (i = 0; i < pages; i++)
 			p[i * PAGE] = (char)i;
-		if (munmap(p, pages * PAGE))
-			die("munmap");
+		if (use_munmap) {
+			if (munmap(p, pages * PAGE))
+				die("munmap");
+			p = NULL;
+		} else if (madvise(p, pages * PAGE, MADV_DONTNEED)) {
+			die("madvise");
+		}
 		w->ops++;
 	}
 	return NULL;
@@ -84,13 +106,15 @@ int main(int argc, char **argv)
 	double secs = 10, t0, t1;
 	unsigned long ops = 0;
 
-	while ((opt = getopt(argc, argv, "t:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:p:m")) != -1) {
 		if (opt == 't')
 			secs = atof(optarg);
 		else if (opt == 'p')
 			pages = strtoul(optarg, NULL, 0);
+		else if (opt == 'm')
+			use_munmap = 1;
 		else
-			return fprintf(stderr, "usage: tlbstorm [-t SECONDS] [-p PAGES]\n"), 2;
+			return fprintf(stderr, "usage: tlbstorm [-t SECONDS] [-p PAGES] [-m]\n"), 2;
 	}
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
@@ -109,7 +133,8 @@ int main(int argc, char **argv)
 		pthread_join(w[i].tid, NULL);
 		ops += w[i].ops;
 	}
-	printf("tlbstorm: threads=%d pages=%lu ops=%lu secs=%.2f ops_per_s=%.0f\n",
-	       n, pages, ops, t1 - t0, ops / (t1 - t0));
+	printf("tlbstorm: mode=%s threads=%d pages=%lu ops=%lu secs=%.2f ops_per_s=%.0f\n",
+	       use_munmap ? "munmap" : "zap", n, pages, ops, t1 - t0,
+	       ops / (t1 - t0));
 	return 0;
 }
