@@ -82,18 +82,18 @@ static long pvs_hc_register(struct kvm_vcpu *vcpu, u64 gpa)
 
 /*
  * The caller's destination set (IPI, FLUSH_TLB): the window checked, then
- * the words it names copied once into @set.
+ * the words it names copied once into @set. *@nwords is clamped under
+ * speculation too: it sizes the copy and every later walk of @set.
  */
 static int pvs_hc_read_dest(struct kvm_vcpu *vcpu, unsigned long first,
-			    unsigned long nwords, u64 *set)
+			    unsigned long *nwords, u64 *set)
 {
-	int ret = pvscale_check_dest_range(first, nwords, KVM_MAX_VCPU_IDS);
+	int ret = pvscale_check_dest_range(first, *nwords, KVM_MAX_VCPU_IDS);
 
 	if (ret)
 		return ret;
-	/* Checked above; clamp it under speculation too (it sizes a copy). */
-	nwords = array_index_nospec(nwords - 1, PVSCALE_DEST_WORDS) + 1;
-	return pvs_vcpu_read_dest(vcpu, set, nwords);
+	*nwords = array_index_nospec(*nwords - 1, PVSCALE_DEST_WORDS) + 1;
+	return pvs_vcpu_read_dest(vcpu, set, *nwords);
 }
 
 /*
@@ -113,7 +113,7 @@ static long pvs_hc_ipi_checked(struct kvm_vcpu *vcpu, unsigned long icr,
 		return -PVSCALE_EINVAL;
 	ret = pvscale_check_ipi_icr(icr);
 	if (!ret)
-		ret = pvs_hc_read_dest(vcpu, first, nwords, dest);
+		ret = pvs_hc_read_dest(vcpu, first, &nwords, dest);
 	if (!ret)
 		ret = pvscale_check_dest_set(dest, nwords, first, x2apic ?
 					     KVM_MAX_VCPU_IDS :
@@ -142,7 +142,7 @@ static long pvs_hc_flush_tlb(struct kvm_vcpu *vcpu, unsigned long first,
 
 	if (!pvs_feature_on(PVSCALE_F_TLB_HOSTFLUSH))
 		return -PVSCALE_EOPNOTSUPP;
-	ret = pvs_hc_read_dest(vcpu, first, nwords, set);
+	ret = pvs_hc_read_dest(vcpu, first, &nwords, set);
 	if (!ret)
 		ret = pvs_tlb_hostflush(vcpu, first, set, nwords);
 	return ret;
