@@ -167,7 +167,8 @@ l2_dead() {
 	if [ -n "$_bugs" ] && [ "$(_l2_readies "$1")" = 0 ]; then
 		# A first boot that never reached its command loop ran no
 		# pvscale_guest code, and pvscale_host serves only pvscale's
-		# own hypercall numbers: the bug is the nested platform's (seen:
+		# own hypercall numbers (its vCPU load/put hooks touch only
+		# registered pages): the bug is the nested platform's (seen:
 		# a spurious #DB WARN in exc_debug_kernel at 2 s of an L2 boot
 		# on 6.12). No verdict, so it is retried; one that repeats still
 		# fails after the last attempt.
