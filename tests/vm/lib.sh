@@ -640,6 +640,14 @@ tlb_guest_set() {
 	l2_cmd "$1" "echo $3 >$GUEST_SYSFS/features/$2"
 }
 
+# guest_tlb_bits ID: the TLB mode bits (0 tlb, 1 tlb_hostflush) of L2
+# ID's enabled features, or the quoted value when it is not a number.
+guest_tlb_bits() {
+	local _en
+	_en=$(guest_attr "$1" enabled_features)
+	hex_eq "$_en" "$_en" && echo $((_en & 0x3)) || echo "'$_en'"
+}
+
 # tlb_churn NAME ID: toggle both modes on both sides and reload both
 # modules while the detector runs in L2 ID (the guest module loaded with
 # both modes on); then the detector must have seen nothing stale, every

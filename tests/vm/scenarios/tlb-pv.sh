@@ -11,17 +11,11 @@
 #    flush is deferred and no vCPU marked;
 #  - both modes off: the kernel's path is back (pvscale sees no call);
 #  - toggles and both unloads while the detector runs: nothing stale, no
-#    hang, no WARN;
-#  - an L2 whose kernel frees page tables without RCU (its own KVM PV
-#    flush off) refuses both modes, with one clear line.
+#    hang, no WARN.
+# An L2 without RCU-freed page tables refusing both modes: handshake.
 #
 # needs: host guest guestprog:tlbstale
 # smp: 1
-
-# tlb_bits: the TLB features (bits 0, 1) of a guest mask.
-tlb_bits() {
-	hex_eq "$1" "$1" && echo $(($1 & 0x3)) || echo "'$1'"
-}
 
 check insmod-host host_insmod || exit 0
 l2_start t 4
@@ -44,7 +38,7 @@ done
 # ---- skip-preempted
 m=$(kmsg_mark t)
 check skip/insmod-guest l2_cmd t insmod /pvscale_guest.ko features=0x1
-check_eq skip/enabled 1 "$(tlb_bits "$(guest_attr t enabled_features)")"
+check_eq skip/enabled 1 "$(guest_tlb_bits t)"
 check_match skip/redirected 'kvm_flush_tlb_multi now reaches pvscale' \
 	"$(module_says "$m" pvscale_guest t)"
 c0=$(tlb_counters t)
@@ -60,7 +54,7 @@ check_still skip/no-hostflush "$c0" "$c1" guest.hostflush_calls
 # ---- host-flush
 check hostflush/tlb-off tlb_guest_set t tlb 0
 check hostflush/on tlb_guest_set t tlb_hostflush 1
-check_eq hostflush/enabled 2 "$(tlb_bits "$(guest_attr t enabled_features)")"
+check_eq hostflush/enabled 2 "$(guest_tlb_bits t)"
 c0=$(tlb_counters t)
 tlb_detect hostflush t 6
 c1=$(tlb_counters t)
@@ -91,21 +85,6 @@ tlb_churn churn t
 check_eq churn/guest-answers alive "$(l2_cmd t echo alive)"
 dmesg_clean dmesg-clean-l2 t
 l2_stop t
-
-# ---- page tables not freed through RCU: refused
-l2_start r 2 -cpu host,kvm-pv-tlb-flush=off
-m=$(kmsg_mark r)
-check norcu/insmod-guest l2_cmd r insmod /pvscale_guest.ko
-check_eq norcu/no-tlb-enabled 0 "$(tlb_bits "$(guest_attr r enabled_features)")"
-check_match norcu/says-why 'refusing PV TLB flush: page tables are not freed through RCU' \
-	"$(module_says "$m" pvscale_guest r)"
-out=$(tlb_guest_set r tlb 1)
-check_match norcu/toggle-refused 'No such device' "$out"
-out=$(tlb_guest_set r tlb_hostflush 1)
-check_match norcu/hostflush-toggle-refused 'No such device' "$out"
-check_eq norcu/still-no-tlb 0 "$(tlb_bits "$(guest_attr r enabled_features)")"
-dmesg_clean dmesg-clean-l2-norcu r
-l2_stop r
 
 check rmmod-host host_rmmod
 dmesg_clean dmesg-clean-l1
