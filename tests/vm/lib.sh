@@ -592,6 +592,16 @@ tlb_delta() {
 	echo $((_b - _a))
 }
 
+# tlb_phase NAME ID SECONDS: the stale-TLB detector for SECONDS in L2 ID
+# (tlb_detect), with the TLB counters before and after it in c0 and c1
+# for the scenario's checks and every counter that moved as a comment.
+tlb_phase() {
+	c0=$(tlb_counters "$2")
+	tlb_detect "$1" "$2" "$3"
+	c1=$(tlb_counters "$2")
+	tlb_diag "$1" "$c0" "$c1"
+}
+
 # tlb_diag NAME BEFORE AFTER: every TLB counter that moved, as a comment.
 tlb_diag() {
 	local _l _d

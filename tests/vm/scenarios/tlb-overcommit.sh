@@ -15,19 +15,13 @@ l2_start o 4
 tlb_detect off o 10
 
 check skip/insmod-guest l2_cmd o insmod /pvscale_guest.ko features=0x1
-c0=$(tlb_counters o)
-tlb_detect skip o 10
-c1=$(tlb_counters o)
-tlb_diag skip "$c0" "$c1"
+tlb_phase skip o 10
 check_grew skip/guest-deferred "$c0" "$c1" guest.flushes_deferred
 check_grew skip/host-flush-on-entry "$c0" "$c1" host.flush_on_entry
 
 check hostflush/tlb-off tlb_guest_set o tlb 0
 check hostflush/on tlb_guest_set o tlb_hostflush 1
-c0=$(tlb_counters o)
-tlb_detect hostflush o 10
-c1=$(tlb_counters o)
-tlb_diag hostflush "$c0" "$c1"
+tlb_phase hostflush o 10
 check_grew hostflush/guest-calls "$c0" "$c1" guest.hostflush_calls
 check_grew hostflush/host-targets "$c0" "$c1" host.hostflush_targets
 diag "hostflush: fallbacks $(tlb_delta "$c0" "$c1" guest.tlb_fallbacks), host timeouts $(tlb_delta "$c0" "$c1" host.hostflush_timeouts)"
