@@ -486,13 +486,14 @@ TRACEFS=/sys/kernel/tracing
 # The exits that send call-function IPIs (CALL_FUNCTION_VECTOR, 0xfc):
 # x2APIC ICR writes (MSR 0x830) and IPI hypercalls (PVSCALE_HC_IPI
 # 0x50565303 with the ICR in a0, KVM_HC_SEND_IPI 10 with it in a3),
-# counted exactly in hist triggers keyed by the ICR. All exits of the
+# counted exactly in hist triggers keyed by the ICR. The hypercall hist
+# keeps PVSCALE_HC_FLUSH_TLB (0x50565304) too, for flush_send_exits. All exits of the
 # sending vCPU are no measure here: under nested TCG one IPI lasts long
 # enough for timer ticks and L1 interrupts to add 0.5 to 2.5 exits to it,
 # varying run to run; and the ticks' own IPIs (idle load-balance kicks,
 # wake-ups) add 0.1 to 0.7 ICR writes (both measured on 6.1).
 IPI_MSR_HIST='hist:keys=data.hex:vals=hitcount if write == 1 && ecx == 0x830'
-IPI_HC_HIST='hist:keys=nr,a0.hex,a3.hex:vals=hitcount if nr == 0x50565303 || nr == 10'
+IPI_HC_HIST='hist:keys=nr,a0.hex,a3.hex:vals=hitcount if nr == 0x50565303 || nr == 0x50565304 || nr == 10'
 
 ipi_exits_on() {
 	echo "$IPI_MSR_HIST" >"$TRACEFS/events/kvm/kvm_msr/trigger" &&
@@ -512,6 +513,20 @@ ipi_send_exits() {
 		awk '/data: [0-9a-f]*fc }/ ||
 		     (/nr: *1347834627,/ && /a0: [0-9a-f]*fc,/) ||
 		     (/nr: *10,/ && /a3: [0-9a-f]*fc }/) { n += $NF }
+		     END { print n + 0 }'
+}
+
+# flush_send_exits: the exits of every L2 so far that send a remote TLB
+# flush: call-function IPIs, to many (0xfc) or one (0xfb) CPU, as counted
+# by ipi_send_exits, and PVSCALE_HC_FLUSH_TLB hypercalls. Other
+# call-function IPIs count too; in a flush storm they are few.
+flush_send_exits() {
+	cat "$TRACEFS/events/kvm/kvm_msr/hist" \
+		"$TRACEFS/events/kvm/kvm_hypercall/hist" |
+		awk '/data: [0-9a-f]*f[bc] }/ ||
+		     (/nr: *1347834627,/ && /a0: [0-9a-f]*f[bc],/) ||
+		     (/nr: *10,/ && /a3: [0-9a-f]*f[bc] }/) ||
+		     /nr: *1347834628,/ { n += $NF }
 		     END { print n + 0 }'
 }
 

@@ -13,10 +13,13 @@
 # tlbstorm zaps its chunk with MADV_DONTNEED (its -m munmap mode mostly
 # measures the mmap lock: threads wait, CPUs go idle, no flush IPIs).
 # Per run: operations per second from tlbstorm; L1's kvm_exit count of
-# the L2's vCPUs (PAUSE exits left out, see lib.sh) and the TLB-shootdown
-# IPIs the L2's CPUs received (/proc/interrupts), per 1000 operations.
+# the L2's vCPUs (PAUSE exits left out, see lib.sh), the exits that sent
+# a flush (lib.sh: flush_send_exits; exact, unlike all exits, which under
+# nested TCG grow with time) and the TLB-shootdown IPIs the L2's CPUs
+# received (/proc/interrupts), per 1000 operations.
 # Prints "RESULT tlb <config> ops_per_s=med/min/max exits_per_kop=...
-# ipis_per_kop=... pause_per_kop=... reps=N" as diagnostics.
+# flush_exits_per_kop=... ipis_per_kop=... pause_per_kop=... reps=N" as
+# diagnostics.
 # manual: run by tests/bench/tlb
 # needs: host guest guestprog:tlbstorm
 # smp: 2
@@ -38,15 +41,17 @@ l2_exits() {
 		END { print e + 0, q + 0 }' "$TRACEFS/events/kvm/kvm_exit/hist"
 }
 
-# storm ID CONFIG: one run; appends "OPS_PER_S EXITS IPIS PAUSE" (the
-# last three per 1000 operations) to $B/CONFIG.
+# storm ID CONFIG: one run; appends "OPS_PER_S EXITS IPIS PAUSE FLUSHEXITS"
+# (the last four per 1000 operations) to $B/CONFIG.
 storm() {
-	local e0 e1 out ops ops_s i0 i1
+	local e0 e1 f0 f1 out ops ops_s i0 i1
 	hogs_start 2
+	f0=$(flush_send_exits)
 	e0=$(l2_exits)
 	out=$(l2_cmd "$1" "tlb_ipis() { awk '/^ *TLB:/ { for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+\$/) s += \$i; print \"tlb_ipis=\" s }' /proc/interrupts; }
 		tlb_ipis; tlbstorm -t $SECS; tlb_ipis")
 	e1=$(l2_exits)
+	f1=$(flush_send_exits)
 	hogs_stop
 	ops=$(printf '%s\n' "$out" | sed -n 's/.* ops=\([0-9]*\) .*/\1/p')
 	ops_s=$(printf '%s\n' "$out" | sed -n 's/.* ops_per_s=\([0-9]*\).*/\1/p')
@@ -56,9 +61,9 @@ storm() {
 		not_ok "$2-run" "tlbstorm: $out"
 		return 1
 	fi
-	echo "$ops_s $((${e1% *} - ${e0% *})) $((i1 - i0)) $((${e1#* } - ${e0#* }))" | awk -v o="$ops" '{
-		printf "%d %.1f %.1f %.1f\n", $1, $2 * 1000 / o, $3 * 1000 / o, $4 * 1000 / o }' >>"$B/$2"
-	diag "run $2: $(tail -n 1 "$B/$2") (ops/s exits ipis pause per kop)"
+	echo "$ops_s $((${e1% *} - ${e0% *})) $((i1 - i0)) $((${e1#* } - ${e0#* })) $((f1 - f0))" | awk -v o="$ops" '{
+		printf "%d %.1f %.1f %.1f %.1f\n", $1, $2 * 1000 / o, $3 * 1000 / o, $4 * 1000 / o, $5 * 1000 / o }' >>"$B/$2"
+	diag "run $2: $(tail -n 1 "$B/$2") (ops/s exits ipis pause flush-exits per kop)"
 }
 
 # stats COLUMN <FILE: med/min/max of one column.
@@ -69,7 +74,7 @@ stats() {
 
 result() {
 	[ -s "$B/$1" ] || return
-	diag "RESULT tlb $1 ops_per_s=$(stats 1 <"$B/$1") exits_per_kop=$(stats 2 <"$B/$1") ipis_per_kop=$(stats 3 <"$B/$1") pause_per_kop=$(stats 4 <"$B/$1") reps=$(grep -c . "$B/$1")"
+	diag "RESULT tlb $1 ops_per_s=$(stats 1 <"$B/$1") exits_per_kop=$(stats 2 <"$B/$1") flush_exits_per_kop=$(stats 5 <"$B/$1") ipis_per_kop=$(stats 3 <"$B/$1") pause_per_kop=$(stats 4 <"$B/$1") reps=$(grep -c . "$B/$1")"
 }
 
 # pvscale_on ID FEATURES: both modules, the guest with FEATURES.
@@ -83,6 +88,7 @@ pvscale_off() {
 }
 
 exits_hist_on
+check flush-exit-counters ipi_exits_on
 
 l2_start b $NCPU -cpu host,kvm-pv-tlb-flush=off,kvm-pv-ipi=off
 for r in $(seq "$REPS"); do
@@ -111,6 +117,7 @@ for r in $(seq "$REPS"); do
 	check "host-flush-$r/unload" pvscale_off u
 done
 l2_stop u
+ipi_exits_off
 exits_hist_off
 
 for c in baseline upstream skip-preempted host-flush combined; do
