@@ -696,19 +696,17 @@ guest_tlb_bits() {
 # both modes on); then the detector must have seen nothing stale, every
 # step must have worked, and L2 must still answer.
 tlb_churn() {
-	local _n=$1 _id=$2 _i _out _rc
+	local _n=$1 _id=$2 _out _rc
 	l2_cmd "$_id" "rm -f /tmp/churn.*; (tlbstale -t 150 -f /tmp/churn.stop >/tmp/churn.out 2>&1; echo \$? >/tmp/churn.rc) &" >/dev/null
 	hogs_start 2
-	for _i in 1 2; do
-		check "$_n/$_i/guest-tlb-off" tlb_guest_set "$_id" tlb 0
-		check "$_n/$_i/guest-hostflush-off" tlb_guest_set "$_id" tlb_hostflush 0
-		check "$_n/$_i/guest-tlb-on" tlb_guest_set "$_id" tlb 1
-		check "$_n/$_i/host-tlb-off" sh -c "echo 0 >$HOST_SYSFS/features/tlb"
-		check "$_n/$_i/guest-hostflush-on" tlb_guest_set "$_id" tlb_hostflush 1
-		check "$_n/$_i/host-hostflush-off" sh -c "echo 0 >$HOST_SYSFS/features/tlb_hostflush"
-		check "$_n/$_i/host-tlb-on" sh -c "echo 1 >$HOST_SYSFS/features/tlb"
-		check "$_n/$_i/host-hostflush-on" sh -c "echo 1 >$HOST_SYSFS/features/tlb_hostflush"
-	done
+	check "$_n/guest-tlb-off" tlb_guest_set "$_id" tlb 0
+	check "$_n/guest-hostflush-off" tlb_guest_set "$_id" tlb_hostflush 0
+	check "$_n/guest-tlb-on" tlb_guest_set "$_id" tlb 1
+	check "$_n/host-tlb-off" sh -c "echo 0 >$HOST_SYSFS/features/tlb"
+	check "$_n/guest-hostflush-on" tlb_guest_set "$_id" tlb_hostflush 1
+	check "$_n/host-hostflush-off" sh -c "echo 0 >$HOST_SYSFS/features/tlb_hostflush"
+	check "$_n/host-tlb-on" sh -c "echo 1 >$HOST_SYSFS/features/tlb"
+	check "$_n/host-hostflush-on" sh -c "echo 1 >$HOST_SYSFS/features/tlb_hostflush"
 	check "$_n/guest-rmmod" l2_cmd "$_id" rmmod pvscale_guest
 	check "$_n/guest-insmod" l2_cmd "$_id" insmod /pvscale_guest.ko
 	check "$_n/host-rmmod" host_rmmod

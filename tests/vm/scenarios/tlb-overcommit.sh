@@ -12,16 +12,16 @@
 check insmod-host host_insmod || exit 0
 l2_start o 4
 
-tlb_detect off o 10
+tlb_detect off o 6
 
 check skip/insmod-guest l2_cmd o insmod /pvscale_guest.ko features=0x1
-tlb_phase skip o 10
+tlb_phase skip o 6
 check_grew skip/guest-deferred "$c0" "$c1" guest.flushes_deferred
 check_grew skip/host-flush-on-entry "$c0" "$c1" host.flush_on_entry
 
 check hostflush/tlb-off tlb_guest_set o tlb 0
 check hostflush/on tlb_guest_set o tlb_hostflush 1
-tlb_phase hostflush o 10
+tlb_phase hostflush o 6
 check_grew hostflush/guest-calls "$c0" "$c1" guest.hostflush_calls
 check_grew hostflush/host-targets "$c0" "$c1" host.hostflush_targets
 diag "hostflush: fallbacks $(tlb_delta "$c0" "$c1" guest.tlb_fallbacks), host timeouts $(tlb_delta "$c0" "$c1" host.hostflush_timeouts)"

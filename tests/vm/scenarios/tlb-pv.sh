@@ -27,7 +27,7 @@ out=$(l2_cmd t tlbstale -t 2 -x)
 check_match detector-sees-broken-flush ' stale=[1-9][0-9]* ' "$out"
 
 # ---- the kernel's own path, nothing of pvscale in the guest
-tlb_phase off t 6
+tlb_phase off t 4
 for f in $TLB_HOST_STATS; do
 	check_still off/host-$f-still "$c0" "$c1" host.$f
 done
@@ -38,7 +38,7 @@ check skip/insmod-guest l2_cmd t insmod /pvscale_guest.ko features=0x1
 check_eq skip/enabled 1 "$(guest_tlb_bits t)"
 check_match skip/redirected 'kvm_flush_tlb_multi now reaches pvscale' \
 	"$(module_says "$m" pvscale_guest t)"
-tlb_phase skip t 6
+tlb_phase skip t 4
 check_grew skip/guest-calls "$c0" "$c1" guest.tlb_calls
 check_grew skip/guest-deferred "$c0" "$c1" guest.flushes_deferred
 check_grew skip/host-preempt-marks "$c0" "$c1" host.preempt_marks
@@ -49,7 +49,7 @@ check_still skip/no-hostflush "$c0" "$c1" guest.hostflush_calls
 check hostflush/tlb-off tlb_guest_set t tlb 0
 check hostflush/on tlb_guest_set t tlb_hostflush 1
 check_eq hostflush/enabled 2 "$(guest_tlb_bits t)"
-tlb_phase hostflush t 6
+tlb_phase hostflush t 4
 check_grew hostflush/guest-calls "$c0" "$c1" guest.hostflush_calls
 check_grew hostflush/guest-targets "$c0" "$c1" guest.hostflush_targets
 check_grew hostflush/host-calls "$c0" "$c1" host.hostflush_calls
@@ -63,7 +63,7 @@ m=$(kmsg_mark t)
 check off-again/hostflush-off tlb_guest_set t tlb_hostflush 0
 check_match off-again/restored 'kvm_flush_tlb_multi restored' \
 	"$(module_says "$m" pvscale_guest t)"
-tlb_phase off-again t 4
+tlb_phase off-again t 3
 check_still off-again/no-calls "$c0" "$c1" guest.tlb_calls
 check_still off-again/no-host-calls "$c0" "$c1" host.hostflush_calls
 
