@@ -2,9 +2,6 @@
 # 4-vCPU L2 each loading pvscale_guest. Both sides must agree on the ABI
 # and features, every vCPU must have exactly one registered page, and the
 # host's counters must follow the VMs as they come and go.
-# The 2-vCPU L2 boots without the kernel's KVM PV TLB flush: its page
-# tables are not freed through RCU, so pvscale_guest must refuse both TLB
-# modes with one clear line (tlb-pv covers the guests that can use them).
 #
 # needs: host guest
 
@@ -22,9 +19,8 @@ cpulist() {
 # handshake from both sides. VCPUS_BEFORE: host nr_vcpus of the other VMs.
 guest_up() {
 	local id=$1 smp=$2 before=$3 t=$1 reg0 regs pid
-	shift 3
 	reg0=$(num "$(host_attr stats/register)")
-	l2_start "$id" "$smp" "$@"
+	l2_start "$id" "$smp"
 	pid=$(l2_pid "$id")
 	check_eq "$t/guest-absent-before" "" "$(l2_cmd "$id" "ls $GUEST_SYSFS 2>/dev/null")"
 	check "$t/insmod-guest" l2_cmd "$id" insmod /pvscale_guest.ko
@@ -57,15 +53,8 @@ guest_up() {
 	[ -z "$regs" ] || printf '%s\n' "$regs" | diag_lines "host: "
 }
 
-guest_up smp2 2 0 -cpu host,kvm-pv-tlb-flush=off
+guest_up smp2 2 0
 check_eq smp2/host-nr-vms 1 "$(host_attr nr_vms)"
-check_eq smp2/norcu/no-tlb-enabled 0 "$(guest_tlb_bits smp2)"
-check_match smp2/norcu/says-why 'refusing PV TLB flush: page tables are not freed through RCU' \
-	"$(l2_cmd smp2 'dmesg | grep -m 1 "pvscale_guest: refusing"')"
-check_match smp2/norcu/toggle-refused 'No such device' "$(tlb_guest_set smp2 tlb 1)"
-check_match smp2/norcu/hostflush-toggle-refused 'No such device' \
-	"$(tlb_guest_set smp2 tlb_hostflush 1)"
-check_eq smp2/norcu/still-no-tlb 0 "$(guest_tlb_bits smp2)"
 # A second VM next to the first: the registry keeps them apart.
 guest_up smp4 4 2
 check_eq smp4/host-nr-vms 2 "$(host_attr nr_vms)"
