@@ -22,7 +22,7 @@ trap 'l1_cleanup; exit 130' INT TERM
 # when it did not end by itself.
 boot_l1() {
 	local kver=$1 scen=$2 dir=$3 attempt=$4 img=$TOP/build/vm/$1
-	local qpid last=-1 idle=0 size rc
+	local qpid last=-1 idle=0 size rc t0=$SECONDS
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	: >"$dir/console.log"
@@ -45,6 +45,8 @@ boot_l1() {
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 5
 		size=$(cat "$dir"/console.log "$dir"/verdict.log "$dir"/l2console.log | wc -c)
+		# Where the time goes: seconds since boot and verdict lines so far.
+		echo "$((SECONDS - t0)) $(wc -l <"$dir/verdict.log" 2>/dev/null)" >>"$dir/timeline"
 		if [ "$size" -ne "$last" ]; then
 			last=$size
 			idle=0

@@ -24,17 +24,21 @@ mcast_exits() {
 	echo "${r#* }"
 }
 
-# exits_near NAME WANT GOT: GOT (hundredths of exits per IPI) within 0.3
-# exit of WANT: native sends 2 (one ICR write per destination), pvscale 1;
-# the margin is for the idle L2's own IPIs during a run.
+# exits_near NAME WANT GOT: GOT (hundredths of IPI-sending exits per
+# multicast IPI) in the band of WANT: 200, the native path (one ICR write
+# per destination), accepts 1.4 to 2.3; 100, pvscale (one hypercall),
+# accepts 0.6 to 1.3. Both fall short of the ideal when a target already
+# has work queued and gets no IPI (smp_call_function_many_cond): measured
+# 1.69 to 2.00 native and 0.88 to 1.00 with pvscale on 6.1 and 6.12; the
+# idle L2's own IPIs add a little. The bands do not overlap.
 exits_near() {
-	local d=$(( $3 - $2 ))
+	local lo hi
 	diag "$1: $3/100 IPI-sending exits per IPI"
-	[ "$d" -lt 0 ] && d=$(( -d ))
-	if [ "$d" -le 30 ]; then
+	if [ "$2" -eq 200 ]; then lo=140 hi=230; else lo=60 hi=130; fi
+	if [ "$3" -ge "$lo" ] && [ "$3" -le "$hi" ]; then
 		ok "$1"
 	else
-		not_ok "$1" "$3/100 exits per IPI, want $2/100 +- 0.3"
+		not_ok "$1" "$3/100 exits per IPI, want $lo/100 to $hi/100"
 	fi
 }
 
