@@ -3,7 +3,9 @@
 # reading of what it left behind.
 
 HARD_TIMEOUT=${PVS_VM_TIMEOUT:-1200}	# one L1 boot, seconds
-SILENCE=${PVS_VM_SILENCE:-150}		# no console/verdict output, seconds
+# no console/verdict output, seconds: L1 prints a heartbeat every 60 s
+# while it waits for an L2 (lib.sh), so 100 s of silence is a hang.
+SILENCE=${PVS_VM_SILENCE:-100}
 
 # ---- one L1 boot -----------------------------------------------------
 
@@ -20,7 +22,7 @@ trap 'l1_cleanup; exit 130' INT TERM
 # when it did not end by itself.
 boot_l1() {
 	local kver=$1 scen=$2 dir=$3 attempt=$4 img=$TOP/build/vm/$1
-	local qpid last=-1 idle=0 size rc
+	local qpid last=-1 idle=0 size rc t0=$SECONDS
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	: >"$dir/console.log"
@@ -43,6 +45,8 @@ boot_l1() {
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 5
 		size=$(cat "$dir"/console.log "$dir"/verdict.log "$dir"/l2console.log | wc -c)
+		# Where the time goes: seconds since boot and verdict lines so far.
+		echo "$((SECONDS - t0)) $(wc -l <"$dir/verdict.log" 2>/dev/null)" >>"$dir/timeline"
 		if [ "$size" -ne "$last" ]; then
 			last=$size
 			idle=0
