@@ -24,17 +24,21 @@ mcast_exits() {
 	echo "${r#* }"
 }
 
-# exits_near NAME WANT GOT: GOT (hundredths of exits per IPI) within 0.3
-# exit of WANT: native sends 2 (one ICR write per destination), pvscale 1;
-# the margin is for the idle L2's own IPIs during a run.
+# exits_near NAME WANT GOT: GOT (hundredths of IPI-sending exits per
+# multicast IPI) in the band of WANT: 200, the native path (one ICR write
+# per destination), accepts 1.4 to 2.3; 100, pvscale (one hypercall),
+# accepts 0.6 to 1.3. Both fall short of the ideal when a target already
+# has work queued and gets no IPI (smp_call_function_many_cond): measured
+# 1.69 to 2.00 native and 0.88 to 1.00 with pvscale on 6.1 and 6.12; the
+# idle L2's own IPIs add a little. The bands do not overlap.
 exits_near() {
-	local d=$(( $3 - $2 ))
+	local lo hi
 	diag "$1: $3/100 IPI-sending exits per IPI"
-	[ "$d" -lt 0 ] && d=$(( -d ))
-	if [ "$d" -le 30 ]; then
+	if [ "$2" -eq 200 ]; then lo=140 hi=230; else lo=60 hi=130; fi
+	if [ "$3" -ge "$lo" ] && [ "$3" -le "$hi" ]; then
 		ok "$1"
 	else
-		not_ok "$1" "$3/100 exits per IPI, want $2/100 +- 0.3"
+		not_ok "$1" "$3/100 exits per IPI, want $lo/100 to $hi/100"
 	fi
 }
 
@@ -82,16 +86,19 @@ calls0=$(host_attr stats/ipi_calls)
 sends0=$(gstat pv_ipi_sends)
 fb0=$(gstat ipi_fallbacks)
 
-# Call-function with wait, broadcast and multicast, from every CPU.
+# Call-function with wait, broadcast and multicast, from every CPU, 50
+# rounds of each (mcast_exits leaves its own count in iters).
+P=/sys/module/pvscale_ipitest/parameters
+l2_cmd 1 "echo 50 >$P/iters"
 cf=$(l2_cmd 1 "cat $D/callfunc")
 echo "$cf" | diag_lines "callfunc: "
 check_match callfunc-every-cpu-counted '^callfunc ok$' "$(echo "$cf" | tail -n 1)"
 sends1=$(gstat pv_ipi_sends)
 calls1=$(host_attr stats/ipi_calls)
-# 4 senders x 100 broadcasts + multicasts to 2 (multicasts to one CPU are
+# 4 senders x 50 broadcasts + multicasts to 2 (multicasts to one CPU are
 # single IPIs, which stay native).
-check_match callfunc-through-pvscale '^([4-9][0-9][0-9]|[0-9]{4,})$' "$((sends1 - sends0))"
-check_match callfunc-host-calls '^([4-9][0-9][0-9]|[0-9]{4,})$' "$((calls1 - calls0))"
+check_match callfunc-through-pvscale '^([2-9][0-9][0-9]|[0-9]{4,})$' "$((sends1 - sends0))"
+check_match callfunc-host-calls '^([2-9][0-9][0-9]|[0-9]{4,})$' "$((calls1 - calls0))"
 check_eq callfunc-no-fallbacks "$fb0" "$(gstat ipi_fallbacks)"
 
 e=$(mcast_exits 300)
@@ -135,12 +142,12 @@ e=$(mcast_exits 300)
 exits_near host-toggle-off-native 200 "$e"
 check_match host-toggle-off-fallbacks '^[1-9]' "$(( $(gstat ipi_fallbacks) - fb0 ))"
 echo 1 >"$HOST_SYSFS/features/ipi"
+l2_cmd 1 "echo 20 >$P/iters"
 check_match host-toggle-on-callfunc '^callfunc ok$' "$(l2_cmd 1 "cat $D/callfunc" | tail -n 1)"
 
 # Unload the guest module while IPIs fly; none may be lost (callfunc waits
 # for every handler, a lost IPI hangs it and the L2 command times out).
-l2_cmd 1 "echo 20 >/sys/module/pvscale_ipitest/parameters/iters;
-	(for i in 1 2 3 4 5 6 7 8; do cat $D/callfunc; done >/tmp/cf.log) &
+l2_cmd 1 "(for i in 1 2 3 4 5 6 7 8; do cat $D/callfunc; done >/tmp/cf.log) &
 	sleep 1; rmmod pvscale_guest; wait"
 check_eq guest-unload-in-flight 0 "$(l2_cmd 1 'grep -c FAIL /tmp/cf.log')"
 check_eq guest-unloaded-callfunc 8 "$(l2_cmd 1 'grep -c "callfunc ok" /tmp/cf.log')"
@@ -148,7 +155,7 @@ e=$(mcast_exits 300)
 exits_near after-unload-native 200 "$e"
 
 # Unload the host module under a loaded, IPI-sending guest.
-l2_cmd 1 "insmod /pvscale_guest.ko" >/dev/null
+l2_cmd 1 "insmod /pvscale_guest.ko; echo 20 >$P/iters" >/dev/null
 l2_cmd 1 "(for i in 1 2 3 4 5 6 7 8; do cat $D/callfunc; done >/tmp/cf2.log) &
 	sleep 1" >/dev/null
 host_rmmod
