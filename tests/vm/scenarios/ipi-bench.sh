@@ -1,9 +1,16 @@
 # ipi-bench: call-function IPIs with wait (smp_call_function_many) from
-# CPU 0 of a 4-vCPU L2 to all others (bcast) and to CPUs 1 and 3 (mcast),
-# under three configurations in one L1 boot:
-#   baseline  x2APIC physical, kvm-pv-ipi=off, no pvscale
-#   upstream  x2APIC physical, kvm-pv-ipi=on (KVM's PV IPI), no pvscale
-#   pvscale   x2APIC physical, kvm-pv-ipi=off, pvscale_host + pvscale_guest
+# CPU 0 of an L2 in x2APIC physical mode to all others (bcast) and to the
+# odd-numbered CPUs (mcast), in one L1 boot:
+#   baseline  kvm-pv-ipi=off, no pvscale (one ICR write per destination;
+#             a broadcast uses the all-but-self shorthand: one write)
+#   upstream  kvm-pv-ipi=on: the kernel's KVM PV IPI (one hypercall per
+#             128-ID window), pvscale_guest loaded with its IPI toggle off
+#   pvscale   the same L2 with the toggle on
+# upstream and pvscale alternate run by run in one L2, so that the
+# platform's drift falls on both. Then the same pair in an L2 whose vCPUs
+# have APIC IDs 0, 1 and 128 (as ipi-sparse), broadcasts only (its one
+# odd CPU makes a multicast a single IPI): upstream-sparse needs one
+# hypercall per window, pvscale-sparse one in all.
 # Per configuration: REPS runs of ITERS IPIs each; ns per IPI from the L2
 # module, IPI-sending exits per IPI (ICR writes and IPI hypercalls, see
 # lib.sh: ipi_exits) from L1's tracepoints, less a run with no IPI.
@@ -22,42 +29,71 @@ stats() {
 		printf "%s/%s/%s", v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
 
-# bench CONFIG KIND: REPS measured runs (lib.sh: ipi_exits).
-bench() {
-	local i r
-	: >/tmp/ns
-	: >/tmp/ex
+# run CONFIG KIND: one measured run (lib.sh: ipi_exits), appended to
+# /tmp/CONFIG-KIND.ns and .ex.
+run() {
+	local r
+	r=$(ipi_exits "$2" "$ITERS")
+	echo "${r% *}" >>"/tmp/$1-$2.ns"
+	awk -v x="${r#* }" 'BEGIN { printf "%.2f\n", x / 100 }' >>"/tmp/$1-$2.ex"
+}
+
+result() {
+	[ -s "/tmp/$1.ns" ] || return
+	diag "RESULT ipi $1 ns_per_ipi=$(stats <"/tmp/$1.ns") exits_per_ipi=$(stats <"/tmp/$1.ex") iters=$ITERS reps=$REPS"
+}
+
+# boot ID SMP ARGS...: an L2 with the IPI test module.
+boot() {
+	local id=$1
+	l2_start "$@"
+	check "$id-ipitest" l2_cmd "$id" 'insmod /pvscale_ipitest.ko'
+}
+
+# pair SUFFIX KIND...: REPS rounds of upstream then pvscale in L2 1,
+# pvscale_guest loaded with only its IPI feature, toggled per run.
+pair() {
+	local sfx=$1 i k
+	shift
+	check "pair$sfx-guest" l2_cmd 1 'insmod /pvscale_guest.ko features=0x4' || return
 	for i in $(seq "$REPS"); do
-		r=$(ipi_exits "$2" "$ITERS")
-		echo "${r% *}" >>/tmp/ns
-		awk -v x="${r#* }" 'BEGIN { printf "%.2f\n", x / 100 }' >>/tmp/ex
+		l2_cmd 1 "echo 0 >$GUEST_SYSFS/features/ipi"
+		for k in "$@"; do run "upstream$sfx" "$k"; done
+		l2_cmd 1 "echo 1 >$GUEST_SYSFS/features/ipi"
+		for k in "$@"; do run "pvscale$sfx" "$k"; done
 	done
-	diag "RESULT ipi $1-$2 ns_per_ipi=$(stats </tmp/ns) exits_per_ipi=$(stats </tmp/ex) iters=$ITERS reps=$REPS"
+	check "pair$sfx-pv-sends" test "$(num "$(guest_attr 1 stats/pv_ipi_sends)")" -gt 0
 }
 
-# config NAME CPUFLAGS GUEST: one L2 boot measuring both kinds.
-config() {
-	l2_start 1 4 -cpu "host,$2"
-	if ! l2_cmd 1 'insmod /pvscale_ipitest.ko' >/dev/null; then
-		not_ok "ipi-bench-$1" "pvscale_ipitest did not load"
-		l2_stop 1
-		return
-	fi
-	if [ "$3" = guest ] && ! l2_cmd 1 'insmod /pvscale_guest.ko' >/dev/null; then
-		not_ok "ipi-bench-$1" "pvscale_guest did not load"
-		l2_stop 1
-		return
-	fi
-	bench "$1" bcast
-	bench "$1" mcast
-	ok "ipi-bench-$1"
-	l2_stop 1
-}
-
+rm -f /tmp/*.ns /tmp/*.ex
 check ipi-exit-counters ipi_exits_on
-config baseline kvm-pv-ipi=off none
-config upstream kvm-pv-ipi=on none
+
+boot 1 4 -cpu host,kvm-pv-ipi=off
+for i in $(seq "$REPS"); do
+	run baseline bcast
+	run baseline mcast
+done
+l2_stop 1
+
 host_insmod
-config pvscale kvm-pv-ipi=off guest
+boot 1 4 -cpu host,kvm-pv-ipi=on
+pair "" bcast mcast
+l2_stop 1
+
+L2_APPEND="$L2_APPEND possible_cpus=3"
+boot 1 2,sockets=2,cores=128,maxcpus=256 -cpu host,kvm-pv-ipi=on \
+	-device host-x86_64-cpu,socket-id=1,die-id=0,core-id=0,thread-id=0
+check_eq sparse-apic-ids '0 1 128' "$(l2_cmd 1 "grep '^apicid' /proc/cpuinfo" |
+	awk '{ printf "%s%s", s, $3; s = " " }')"
+pair -sparse bcast
+l2_stop 1
 host_rmmod
 ipi_exits_off
+
+for c in baseline upstream pvscale; do
+	result "$c-bcast"
+	result "$c-mcast"
+done
+result upstream-sparse-bcast
+result pvscale-sparse-bcast
+ok ipi-bench
