@@ -3,9 +3,7 @@
 # reading of what it left behind.
 
 HARD_TIMEOUT=${PVS_VM_TIMEOUT:-1200}	# one L1 boot, seconds
-# no console/verdict output, seconds: L1 prints a heartbeat every 60 s
-# while it waits for an L2 (lib.sh), so 100 s of silence is a hang.
-SILENCE=${PVS_VM_SILENCE:-100}
+SILENCE=${PVS_VM_SILENCE:-150}		# no console/verdict output, seconds
 
 # ---- one L1 boot -----------------------------------------------------
 

@@ -36,6 +36,7 @@ run() {
 	r=$(ipi_exits "$2" "$ITERS")
 	echo "${r% *}" >>"/tmp/$1-$2.ns"
 	awk -v x="${r#* }" 'BEGIN { printf "%.2f\n", x / 100 }' >>"/tmp/$1-$2.ex"
+	diag "run $1-$2: ns_per_ipi=${r% *} exits_per_ipi=$(tail -n 1 "/tmp/$1-$2.ex")"
 }
 
 result() {
