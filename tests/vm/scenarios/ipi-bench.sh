@@ -8,9 +8,9 @@
 #   pvscale   the same L2 with the toggle on
 # upstream and pvscale alternate run by run in one L2, so that the
 # platform's drift falls on both. Then the same pair in an L2 whose vCPUs
-# have APIC IDs 0, 1 and 128 (as ipi-sparse), broadcasts only (its one
-# odd CPU makes a multicast a single IPI): upstream-sparse needs one
-# hypercall per window, pvscale-sparse one in all.
+# have APIC IDs 0, 1 and 128 (as ipi-sparse), broadcasts from CPU 1 to
+# APIC IDs 0 and 128, which no 128-ID window holds both of: upstream-sparse
+# needs two hypercalls, pvscale-sparse one.
 # Per configuration: REPS runs of ITERS IPIs each; ns per IPI from the L2
 # module, IPI-sending exits per IPI (ICR writes and IPI hypercalls, see
 # lib.sh: ipi_exits) from L1's tracepoints, less a run with no IPI.
@@ -86,6 +86,7 @@ boot 1 2,sockets=2,cores=128,maxcpus=256 -cpu host,kvm-pv-ipi=on \
 	-device host-x86_64-cpu,socket-id=1,die-id=0,core-id=0,thread-id=0
 check_eq sparse-apic-ids '0 1 128' "$(l2_cmd 1 "grep '^apicid' /proc/cpuinfo" |
 	awk '{ printf "%s%s", s, $3; s = " " }')"
+check sparse-from-cpu1 l2_cmd 1 'echo 1 >/sys/module/pvscale_ipitest/parameters/from'
 pair -sparse bcast
 l2_stop 1
 host_rmmod
