@@ -14,10 +14,9 @@
  *             CPUs through apic->send_IPI_mask (the kernel itself only
  *             sends single reschedule IPIs): RES in /proc/interrupts rises.
  *   bcast, mcast
- *             read: CPU `from` (default 0) times `iters`
- *             smp_call_function_many with wait to all other CPUs (bcast)
- *             or to the odd-numbered ones (mcast); prints "<name> iters=N
- *             targets=T ns_per_ipi=X".
+ *             read: CPU 0 times `iters` smp_call_function_many with wait
+ *             to all other CPUs (bcast) or to the odd-numbered ones
+ *             (mcast); prints "<name> iters=N targets=T ns_per_ipi=X".
  *             iters=0 runs the same code with no IPI (for subtracting
  *             exits that are not the IPIs').
  */
@@ -32,9 +31,6 @@
 
 static unsigned int iters = 100;
 module_param(iters, uint, 0644);
-static unsigned int from;
-module_param(from, uint, 0644);
-MODULE_PARM_DESC(from, "CPU that sends the bcast and mcast benchmarks (default 0)");
 MODULE_PARM_DESC(iters, "IPIs each test or benchmark run sends (default 100)");
 
 static DEFINE_PER_CPU(unsigned long, ipitest_hits);
@@ -154,14 +150,11 @@ DEFINE_SHOW_ATTRIBUTE(resched);
 static int ipitest_bench(struct seq_file *m, const char *name, bool odd)
 {
 	struct ipitest_run r = { .iters = iters };
-	unsigned int cpu = READ_ONCE(from);
 
-	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
-		return -EINVAL;
 	if (!zalloc_cpumask_var(&r.mask, GFP_KERNEL))
 		return -ENOMEM;
-	ipitest_targets(r.mask, cpu, odd);
-	ipitest_run_on(cpu, &r);
+	ipitest_targets(r.mask, 0, odd);
+	ipitest_run_on(0, &r);
 	seq_printf(m, "%s iters=%u targets=%u ns_per_ipi=%llu\n", name, r.iters,
 		   cpumask_weight(r.mask), r.iters ? div_u64(r.ns, r.iters) : 0);
 	free_cpumask_var(r.mask);
