@@ -24,6 +24,8 @@ enum {
 
 static DEFINE_PER_CPU(struct pvscale_page *, pvg_page);
 static struct cpumask pvg_registered;
+/* CPUs whose page the host may still write: never freed (pvg_host_may_write). */
+static struct cpumask pvg_kept;
 static enum cpuhp_state pvg_hp_state;
 
 static void pvg_hdr_init(struct pvscale_page *pp)
@@ -54,6 +56,22 @@ static void pvg_register_this_cpu(void)
 		return;
 	}
 	cpumask_set_cpu(smp_processor_id(), &pvg_registered);
+	cpumask_clear_cpu(smp_processor_id(), &pvg_kept);
+}
+
+/*
+ * Whether the host may still write @pp after UNREGISTER answered @ret:
+ * -ENOENT says it does not know the page; -ENOSYS says pvscale_host is
+ * not answering, which is safe only if it also detached the page (as it
+ * does on unload), not if it merely missed the call.
+ */
+static bool pvg_host_may_write(struct pvscale_page *pp, long ret)
+{
+	if (!ret || ret == -PVSCALE_ENOENT)
+		return false;
+	if (ret == -PVSCALE_ENOSYS)
+		return READ_ONCE(pp->hdr.host_state) & PVSCALE_HOST_ATTACHED;
+	return true;
 }
 
 static void pvg_unregister_this_cpu(void *unused)
@@ -64,9 +82,11 @@ static void pvg_unregister_this_cpu(void *unused)
 	if (!cpumask_test_cpu(cpu, &pvg_registered))
 		return;
 	ret = kvm_hypercall0(PVSCALE_HC_UNREGISTER);
-	/* -ENOSYS: the host module is gone and stopped writing already. */
-	if (ret && ret != -PVSCALE_ENOSYS && ret != -PVSCALE_ENOENT)
-		pr_warn("cpu%d: unregister failed (%ld)\n", cpu, ret);
+	if (pvg_host_may_write(this_cpu_read(pvg_page), ret)) {
+		pr_warn("cpu%d: unregister failed (%ld); its page is never freed, the host may still write it\n",
+			cpu, ret);
+		cpumask_set_cpu(cpu, &pvg_kept);
+	}
 	cpumask_clear_cpu(cpu, &pvg_registered);
 }
 
@@ -156,7 +176,7 @@ static void pvg_free_pages(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		if (per_cpu(pvg_page, cpu))
+		if (per_cpu(pvg_page, cpu) && !cpumask_test_cpu(cpu, &pvg_kept))
 			free_page((unsigned long)per_cpu(pvg_page, cpu));
 		per_cpu(pvg_page, cpu) = NULL;
 	}

@@ -54,6 +54,7 @@ PVS_STAT_ATTR(register, PVS_STAT_REGISTER);
 PVS_STAT_ATTR(unregister, PVS_STAT_UNREGISTER);
 PVS_STAT_ATTR(rejected, PVS_STAT_REJECTED);
 PVS_STAT_ATTR(vcpu_destroyed, PVS_STAT_VCPU_DESTROYED);
+PVS_STAT_ATTR(vcpu_reset, PVS_STAT_VCPU_RESET);
 PVS_STAT_ATTR(vm_destroyed, PVS_STAT_VM_DESTROYED);
 PVS_STAT_ATTR(ipi_calls, PVS_STAT_IPI_CALLS);
 PVS_STAT_ATTR(ipi_targets, PVS_STAT_IPI_TARGETS);
@@ -71,6 +72,7 @@ static struct attribute *pvs_stat_attrs[] = {
 	&pvs_stat_unregister.attr.attr,
 	&pvs_stat_rejected.attr.attr,
 	&pvs_stat_vcpu_destroyed.attr.attr,
+	&pvs_stat_vcpu_reset.attr.attr,
 	&pvs_stat_vm_destroyed.attr.attr,
 	&pvs_stat_ipi_calls.attr.attr,
 	&pvs_stat_ipi_targets.attr.attr,

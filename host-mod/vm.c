@@ -149,12 +149,14 @@ void pvs_vm_publish_features(u32 features)
  * features let go of the page while the scheduler hooks can still find the
  * entry, so a vCPU never runs with a flush pending that nobody honours.
  */
-static void pvs_vcpu_unlink(struct pvs_vcpu *v)
+/* @tell_guest: as for pvs_vcpu_release. */
+static void pvs_vcpu_unlink(struct pvs_vcpu *v, bool tell_guest)
 {
 	struct pvs_vm *vm = v->vm;
 
 	WRITE_ONCE(v->dying, true);
-	pvs_tlb_detach(v->vcpu, page_address(v->page));
+	if (tell_guest)
+		pvs_tlb_detach(v->vcpu, page_address(v->page));
 	hash_del_rcu(&v->node);
 	list_del(&v->vm_link);
 	nr_vcpus--;
@@ -173,10 +175,14 @@ static void pvs_vcpu_free(struct rcu_head *rcu)
 	kfree(v);
 }
 
-/* Lock-free readers may still hold the page: free after a grace period. */
-static void pvs_vcpu_release(struct pvs_vcpu *v)
+/*
+ * Lock-free readers may still hold the page: free after a grace period.
+ * @tell_guest: clear the header (not after a reset: the page may be reused).
+ */
+static void pvs_vcpu_release(struct pvs_vcpu *v, bool tell_guest)
 {
-	pvs_hdr_detach(v);
+	if (tell_guest)
+		pvs_hdr_detach(v);
 	call_rcu(&v->rcu, pvs_vcpu_free);
 }
 
@@ -231,19 +237,24 @@ out:
 	return ret;
 }
 
-int pvs_vcpu_detach(struct kvm_vcpu *vcpu)
+static int pvs_vcpu_forget(struct kvm_vcpu *vcpu, bool tell_guest)
 {
 	struct pvs_vcpu *v;
 
 	spin_lock(&pvs_lock);
 	v = pvs_vcpu_find(vcpu);
 	if (v)
-		pvs_vcpu_unlink(v);
+		pvs_vcpu_unlink(v, tell_guest);
 	spin_unlock(&pvs_lock);
 	if (!v)
 		return -PVSCALE_ENOENT;
-	pvs_vcpu_release(v);
+	pvs_vcpu_release(v, tell_guest);
 	return 0;
+}
+
+int pvs_vcpu_detach(struct kvm_vcpu *vcpu)
+{
+	return pvs_vcpu_forget(vcpu, true);
 }
 
 /*
@@ -274,8 +285,8 @@ static void pvs_vm_detach_all(struct pvs_vm *vm)
 
 	/* The last unlink frees vm: iterate with the safe variant. */
 	list_for_each_entry_safe(v, tmp, &vm->vcpus, vm_link) {
-		pvs_vcpu_unlink(v);
-		pvs_vcpu_release(v);
+		pvs_vcpu_unlink(v, true);
+		pvs_vcpu_release(v, true);
 	}
 }
 
@@ -285,6 +296,21 @@ static int pvs_vcpu_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (!pvs_vcpu_detach(vcpu))
 		pvs_stat_inc(PVS_STAT_VCPU_DESTROYED);
+	return 0;
+}
+
+/*
+ * A vCPU reset by INIT (a reboot, kexec or crash of its guest that did not
+ * unregister): the page now belongs to whatever runs next, so the host
+ * forgets it without writing to it. The vCPU's own thread runs this, so
+ * nothing of this vCPU's is in flight.
+ */
+static int pvs_vcpu_reset_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+
+	if (!pvs_vcpu_forget(vcpu, false))
+		pvs_stat_inc(PVS_STAT_VCPU_RESET);
 	return 0;
 }
 
@@ -306,7 +332,8 @@ static int pvs_vm_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 /*
  * KVM has no notifier for vCPU or VM destruction; these two functions are
  * where x86 KVM tears them down (kvm_arch_destroy_vm runs before the vCPUs
- * are freed), on both 6.1 and 6.12.
+ * are freed), on both 6.1 and 6.12. kvm_vcpu_reset (exported) runs on
+ * vCPU creation and on INIT.
  */
 static struct kprobe pvs_kp_vcpu_destroy = {
 	.symbol_name = "kvm_arch_vcpu_destroy",
@@ -318,7 +345,14 @@ static struct kprobe pvs_kp_vm_destroy = {
 	.pre_handler = pvs_vm_destroy_pre,
 };
 
-static struct kprobe *pvs_kps[] = { &pvs_kp_vcpu_destroy, &pvs_kp_vm_destroy };
+static struct kprobe pvs_kp_vcpu_reset = {
+	.symbol_name = "kvm_vcpu_reset",
+	.pre_handler = pvs_vcpu_reset_pre,
+};
+
+static struct kprobe *pvs_kps[] = {
+	&pvs_kp_vcpu_destroy, &pvs_kp_vm_destroy, &pvs_kp_vcpu_reset,
+};
 
 unsigned int pvs_nr_vms(void)
 {
@@ -332,7 +366,8 @@ unsigned int pvs_nr_vcpus(void)
 
 unsigned long pvs_vm_missed(void)
 {
-	return pvs_kp_vcpu_destroy.nmissed + pvs_kp_vm_destroy.nmissed;
+	return pvs_kp_vcpu_destroy.nmissed + pvs_kp_vm_destroy.nmissed +
+	       pvs_kp_vcpu_reset.nmissed;
 }
 
 void pvs_vm_show(struct seq_file *m)
@@ -352,7 +387,7 @@ int pvs_vm_init(void)
 	int ret = register_kprobes(pvs_kps, ARRAY_SIZE(pvs_kps));
 
 	if (ret)
-		pr_err("cannot hook KVM vCPU/VM destruction (%d): is kvm loaded?\n",
+		pr_err("cannot hook KVM vCPU reset/destruction (%d): is kvm loaded?\n",
 		       ret);
 	return ret;
 }

@@ -314,10 +314,11 @@ l2_cmd() {
 	' "$_d/ctl.log"
 }
 
-# l2_reboot ID: reboot the guest in place (it must have been started with
-# l2_start --reboot) and wait for its command loop to come back.
+# l2_reboot ID [COMMAND]: reboot the guest in place with COMMAND (default
+# reboot -f; it must have been started with l2_start --reboot) and wait
+# for its command loop to come back.
 l2_reboot() {
-	local _d _boots _seq
+	local _d _boots _seq _how=${2:-reboot -f}
 	_d=$(_l2dir "$1")
 	_boots=$(_l2_readies "$1")
 	_seq=$(($(cat "$_d/seq") + 1))
@@ -325,7 +326,7 @@ l2_reboot() {
 	diag "rebooting L2 $1"
 	# reboot -f: straight to reboot(2) (reboot notifiers, device
 	# shutdown), as `reboot` would ask init, and our init is a loop.
-	_l2_send "$1" "$_seq $(echo 'reboot -f' | base64 -w 0)"
+	_l2_send "$1" "$_seq $(echo "$_how" | base64 -w 0)"
 	_l2_wait_ready "$1" $((_boots + 1)) "reboot"
 }
 

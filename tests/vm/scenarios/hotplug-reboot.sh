@@ -1,7 +1,10 @@
 # hotplug-reboot: a 4-vCPU L2 with pvscale_guest. Taking CPUs offline must
 # unregister exactly their pages, bringing them back must register them
 # again, and a reboot of the guest (in place, same QEMU process and KVM
-# VM) must leave no stale registration in the host.
+# VM) must leave no stale registration in the host. A reset that skips
+# the guest's reboot notifier (sysrq-b) must not leave the host writing
+# into the next boot's memory: each AP's page is forgotten when the new
+# firmware INITs it (the BSP gets no INIT: README, Limits).
 #
 # needs: host guest
 
@@ -55,6 +58,12 @@ check_eq reload/registered-cpus 0-3 "$(guest_attr h registered_cpus)"
 check_eq reload/attached-cpus 0-3 "$(guest_attr h attached_cpus)"
 
 dmesg_clean after-reboot/dmesg-clean-l2 h
+
+# ---- reset without unregistering
+r0=$(num "$(host_attr stats/vcpu_reset)")
+l2_reboot h 'echo b >/proc/sysrq-trigger'
+check_match reset/aps-forgotten '^[3-9]$' $(($(num "$(host_attr stats/vcpu_reset)") - r0))
+check_match reset/no-ap-registration '^0?$' "$(vcpus)"
 l2_stop h
 check_eq stop/host-nr-vcpus 0 "$(host_attr nr_vcpus)"
 check rmmod-host host_rmmod
