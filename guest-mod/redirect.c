@@ -16,6 +16,7 @@
  * module's replacement when it is unloaded.
  */
 #include <linux/ftrace.h>
+#include <linux/module.h>
 #include <linux/percpu.h>
 #include "redirect.h"
 
@@ -66,11 +67,36 @@ err_free:
 	return ret;
 }
 
+/*
+ * ftrace refuses only once it has shut itself down after an anomaly: the
+ * handler may then still run. Make it a no-op for good, keep its memory,
+ * and pin the module so that its text stays (a toggle can still fail this
+ * way; module exit cannot stop, but ftrace is dead by then).
+ */
+static void pvg_redirect_abandon(struct pvg_redirect *r, int err)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		*per_cpu_ptr(r->bypass, cpu) = 1;
+	synchronize_rcu();	/* nobody is left in the replacement */
+	__module_get(THIS_MODULE);
+	r->bypass = NULL;
+	pr_err("cannot restore %ps (%d): ftrace is down; %ps stays as it is and this module stays loaded\n",
+	       r->target, err, r->target);
+}
+
 void pvg_redirect_disable(struct pvg_redirect *r)
 {
+	int ret;
+
 	if (!r->bypass)
 		return;
-	unregister_ftrace_function(&r->ops);
+	ret = unregister_ftrace_function(&r->ops);
+	if (ret) {
+		pvg_redirect_abandon(r, ret);
+		return;
+	}
 	ftrace_free_filter(&r->ops);
 	/* Wait out every CPU still inside the replacement (see top). */
 	synchronize_rcu();
