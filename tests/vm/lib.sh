@@ -239,6 +239,28 @@ l2_start() {
 	_l2_wait_ready "$_id" 1 "boot"
 }
 
+# l2_start_sparse ID N [extra qemu args...]: an L2 of N vCPUs whose APIC
+# IDs are 0, 1, 128, 129, ...: two sockets of 128 cores; QEMU numbers
+# vCPUs core by core, so -smp 2 fills socket 0's first two cores, and the
+# others are socket 1's cores. possible_cpus=N spares the 256M L2 the
+# per-CPU memory of 252 absent CPUs; it does not change APIC IDs. Checks
+# the IDs (sparse-apic-ids).
+l2_start_sparse() {
+	local _id=$1 _n=$2 _i _devs= _want="0 1" _append=$L2_APPEND
+	shift 2
+	for _i in $(seq 0 $((_n - 3))); do
+		_devs="$_devs -device host-x86_64-cpu,socket-id=1,die-id=0,core-id=$_i,thread-id=0"
+		_want="$_want $((128 + _i))"
+	done
+	L2_APPEND="$L2_APPEND possible_cpus=$_n"
+	# shellcheck disable=SC2086 # one word per -device option
+	l2_start "$_id" 2,sockets=2,cores=128,maxcpus=256 "$@" $_devs
+	L2_APPEND=$_append
+	check_eq sparse-apic-ids "$_want" \
+		"$(l2_cmd "$_id" "grep '^apicid' /proc/cpuinfo" |
+			awk '{ printf "%s%s", s, $3; s = " " }')"
+}
+
 # _l2_wait_ready ID N WHAT: wait until ID announced its Nth boot.
 _l2_wait_ready() {
 	local _t0 _now _beat
