@@ -19,6 +19,12 @@
  *             (mcast); prints "<name> iters=N targets=T ns_per_ipi=X".
  *             iters=0 runs the same code with no IPI (for subtracting
  *             exits that are not the IPIs').
+ *   msend     read: CPU 0 sends `iters` reschedule IPIs to the odd-numbered
+ *             CPUs through apic->send_IPI_mask, timing each send alone:
+ *             the sender's cost of a multicast (its exits), without the
+ *             targets' wake-up and handler that a call with wait also
+ *             times. Prints "msend iters=N targets=T ns_per_ipi=X", X the
+ *             median send.
  */
 #include <linux/debugfs.h>
 #include <linux/ktime.h>
@@ -26,6 +32,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/sort.h>
 #include <asm/apic.h>
 #include <asm/irq_vectors.h>
 
@@ -132,6 +139,54 @@ static int ipitest_resched(void *arg)
 	return 0;
 }
 
+static int ipitest_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* On CPU 0: r->iters timed sends to r->mask; r->ns is the median. */
+static int ipitest_msend(void *arg)
+{
+	struct ipitest_run *r = arg;
+	unsigned int i;
+	u64 *t, t0;
+
+	t = kmalloc_array(r->iters, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	preempt_disable();
+	for (i = 0; i < r->iters; i++) {
+		t0 = ktime_get_ns();
+		apic->send_IPI_mask(r->mask, RESCHEDULE_VECTOR);
+		t[i] = ktime_get_ns() - t0;
+	}
+	preempt_enable();
+	sort(t, r->iters, sizeof(*t), ipitest_cmp_u64, NULL);
+	r->ns = t[r->iters / 2];
+	kfree(t);
+	return 0;
+}
+
+static int msend_show(struct seq_file *m, void *v)
+{
+	struct ipitest_run r = { .iters = iters };
+	int ret = 0;
+
+	if (!zalloc_cpumask_var(&r.mask, GFP_KERNEL))
+		return -ENOMEM;
+	ipitest_targets(r.mask, 0, true);
+	if (r.iters)
+		ret = smp_call_on_cpu(0, ipitest_msend, &r, false);
+	if (!ret)
+		seq_printf(m, "msend iters=%u targets=%u ns_per_ipi=%llu\n",
+			   r.iters, cpumask_weight(r.mask), r.ns);
+	free_cpumask_var(r.mask);
+	return ret;
+}
+DEFINE_SHOW_ATTRIBUTE(msend);
+
 static int resched_show(struct seq_file *m, void *v)
 {
 	struct ipitest_run r = { .iters = iters };
@@ -180,6 +235,7 @@ static int __init ipitest_init(void)
 	debugfs_create_file("resched", 0400, ipitest_dir, NULL, &resched_fops);
 	debugfs_create_file("bcast", 0400, ipitest_dir, NULL, &bcast_fops);
 	debugfs_create_file("mcast", 0400, ipitest_dir, NULL, &mcast_fops);
+	debugfs_create_file("msend", 0400, ipitest_dir, NULL, &msend_fops);
 	return 0;
 }
 
