@@ -19,8 +19,10 @@
  *             (mcast); prints "<name> iters=N targets=T ns_per_ipi=X".
  *             iters=0 runs the same code with no IPI (for subtracting
  *             exits that are not the IPIs').
- *   msend     read: CPU 0 sends `iters` reschedule IPIs to the odd-numbered
- *             CPUs through apic->send_IPI_mask, timing each send alone:
+ *   msend     read: CPU 0 sends `iters` call-function IPIs with no work
+ *             queued (the targets find their queue empty; the vector is
+ *             the one the suite counts exits of) to the odd-numbered CPUs
+ *             through apic->send_IPI_mask, timing each send alone:
  *             the sender's cost of a multicast (its exits), without the
  *             targets' wake-up and handler that a call with wait also
  *             times. Prints "msend iters=N targets=T ns_per_ipi=X", X the
@@ -159,7 +161,7 @@ static int ipitest_msend(void *arg)
 	preempt_disable();
 	for (i = 0; i < r->iters; i++) {
 		t0 = ktime_get_ns();
-		apic->send_IPI_mask(r->mask, RESCHEDULE_VECTOR);
+		apic->send_IPI_mask(r->mask, CALL_FUNCTION_VECTOR);
 		t[i] = ktime_get_ns() - t0;
 	}
 	preempt_enable();
