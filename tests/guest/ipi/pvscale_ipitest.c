@@ -26,10 +26,7 @@
  *             the sender's cost of a multicast (its exits), without the
  *             targets' wake-up and handler that a call with wait also
  *             times. Prints "msend iters=N targets=T ns_per_ipi=X", X the
- *             10th percentile of the sends: nested, a send that wakes a
- *             target often loses L1's CPU to it for milliseconds, and the
- *             median flips between that and the send's own cost run to
- *             run; the fast end is the send itself.
+ *             median send.
  */
 #include <linux/debugfs.h>
 #include <linux/ktime.h>
@@ -151,7 +148,7 @@ static int ipitest_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* On CPU 0: r->iters timed sends to r->mask; r->ns, the 10th percentile. */
+/* On CPU 0: r->iters timed sends to r->mask; r->ns is the median. */
 static int ipitest_msend(void *arg)
 {
 	struct ipitest_run *r = arg;
@@ -169,7 +166,7 @@ static int ipitest_msend(void *arg)
 	}
 	preempt_enable();
 	sort(t, r->iters, sizeof(*t), ipitest_cmp_u64, NULL);
-	r->ns = t[r->iters / 10];
+	r->ns = t[r->iters / 2];
 	kfree(t);
 	return 0;
 }
