@@ -145,8 +145,20 @@ platform_died() {
 _NL='
 '
 
+# An L2's files in L1: $L2_RUN$ID (_l2dir ID prints it; the hot paths
+# expand it themselves, a command substitution is a fork).
+L2_RUN=/run/l2-
+
 _l2dir() {
-	echo "/run/l2-$1"
+	echo "$L2_RUN$1"
+}
+
+# _l2_next_seq DIR: set _seq to the next command number of the L2 whose
+# files are in DIR, and record it.
+_l2_next_seq() {
+	read -r _seq <"$1/seq"
+	_seq=$((_seq + 1))
+	echo "$_seq" >"$1/seq"
 }
 
 _l2_alive() {
@@ -297,7 +309,7 @@ _l2_send() {
 	*"$_NL"*) _line="$2 b $(printf '%s' "$3" | base64 -w 0)" ;;
 	esac
 	# The open blocks if QEMU went away; bound it.
-	timeout 20 sh -c 'printf "%s\n" "$1" >"$2"' sh "$_line" "/run/l2-$1/ctl.in" ||
+	timeout 20 sh -c 'printf "%s\n" "$1" >"$2"' sh "$_line" "$L2_RUN$1/ctl.in" ||
 		l2_dead "$1" "stopped reading its control port"
 }
 
@@ -307,10 +319,8 @@ _l2_send() {
 l2_cmd() {
 	local _id=$1 _d _seq _boots _t0 _now _beat _n
 	shift
-	_d=/run/l2-$_id		# _l2dir, without the fork
-	read -r _seq <"$_d/seq"
-	_seq=$((_seq + 1))
-	echo "$_seq" >"$_d/seq"
+	_d=$L2_RUN$_id
+	_l2_next_seq "$_d"
 	_boots=$(_l2_readies "$_id")
 	_l2_send "$_id" "$_seq" "$*"
 	# Poll fast at first (most answers take well under a second), then
@@ -355,8 +365,7 @@ l2_reboot() {
 	local _d _boots _seq _how=${2:-reboot -f}
 	_d=$(_l2dir "$1")
 	_boots=$(_l2_readies "$1")
-	_seq=$(($(cat "$_d/seq") + 1))
-	echo "$_seq" >"$_d/seq"
+	_l2_next_seq "$_d"
 	diag "rebooting L2 $1"
 	# reboot -f: straight to reboot(2) (reboot notifiers, device
 	# shutdown), as `reboot` would ask init, and our init is a loop.
@@ -370,8 +379,7 @@ l2_stop() {
 	_d=$(_l2dir "$1")
 	_p=$(cat "$_d/pid" 2>/dev/null) || return 0
 	if _l2_alive "$1"; then
-		_seq=$(($(cat "$_d/seq") + 1))
-		echo "$_seq" >"$_d/seq"
+		_l2_next_seq "$_d"
 		timeout 20 sh -c 'printf "%s r poweroff -f\n" "$1" >"$2"' sh "$_seq" "$_d/ctl.in"
 	fi
 	_t=0
@@ -403,7 +411,7 @@ l2_kill() {
 # l2_stop_all: used by init-l1 once the scenario has ended, however.
 l2_stop_all() {
 	local _f _p
-	for _f in /run/l2-*/pid; do
+	for _f in "$L2_RUN"*/pid; do
 		[ -e "$_f" ] || continue
 		_p=$(cat "$_f")
 		kill -9 "$_p" 2>/dev/null

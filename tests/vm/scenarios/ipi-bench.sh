@@ -8,8 +8,9 @@
 #   pvscale   the same L2 with the toggle on
 # upstream and pvscale alternate run by run in one L2, so that the
 # platform's drift falls on both. Then the same pair in an L2 whose vCPUs
-# have APIC IDs 0, 1, 128 and 129 (lib.sh: l2_start_sparse), multicasts from CPU 0 to CPUs 1 and 3, APIC IDs 1 and 129,
-# which no 128-ID window holds both of: upstream-sparse needs two
+# have APIC IDs 0, 1, 128 and 129 (lib.sh: l2_start_sparse), multicasts
+# from CPU 0 to CPUs 1 and 3, APIC IDs 1 and 129, which no 128-ID window
+# holds both of: upstream-sparse needs two
 # hypercalls, pvscale-sparse one. (Broadcasts use the all-but-self
 # shorthand, one ICR write, in every configuration.)
 # msend times the multicast's send alone (the test module's median of
