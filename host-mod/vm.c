@@ -4,11 +4,20 @@
  * hooks that free a registration when KVM destroys its vCPU or VM.
  *
  * Every entry point can run in atomic context (kprobe and kretprobe
- * handlers), so writers take a spinlock and allocate with GFP_ATOMIC. The
- * vCPU lookup is also done from KVM's scheduler hooks (tlb.c), where the
- * scheduler's own locks are held and a vCPU kick under pvs_lock would
- * deadlock against them: it is lock-free, under RCU, and an entry and its
- * page reference are freed only after a grace period.
+ * handlers), so writers take a spinlock and allocate with GFP_ATOMIC, charged
+ * to the VMM's memory cgroup (__GFP_ACCOUNT: REGISTER runs in its vCPU
+ * thread). The vCPU lookup is also done from KVM's scheduler hooks (tlb.c),
+ * where the scheduler's own locks are held and a vCPU kick under pvs_lock
+ * would deadlock against them: it is lock-free, under RCU, and an entry and
+ * its page reference are freed only after a grace period.
+ *
+ * A guest decides how often it registers and unregisters, so what it can
+ * make the host hold is bounded per VM: registrations still waiting for
+ * their grace period count against the VM (pvs_vm.refs), and REGISTER
+ * answers -PVSCALE_EAGAIN while there are more than PVS_RETIRING_MAX(kvm).
+ * A VM's own entry lives from its first REGISTER until KVM destroys the VM
+ * (or the module goes), and after every registration it had is freed:
+ * nothing a guest does allocates or frees it.
  *
  * A registration holds a reference on the guest page (taken with GUP in
  * hcall.c) and writes it through the kernel's direct map, which stays valid
@@ -31,8 +40,13 @@ struct pvs_vm {
 	struct kvm *kvm;
 	pid_t pid;
 	struct list_head vcpus;
-	unsigned int nr_vcpus;
+	unsigned int nr_vcpus;		/* registered now */
+	atomic_t refs;			/* 1 while hashed, + 1 per entry retiring */
 };
+
+/* Registrations of one VM that may wait for a grace period at a time. */
+#define PVS_RETIRING_MAX(kvm)	(64 + 2 * atomic_read(&(kvm)->online_vcpus))
+#define PVS_GFP			(GFP_ATOMIC | __GFP_ACCOUNT | __GFP_NOWARN)
 
 struct pvs_vcpu {
 	struct hlist_node node;		/* pvs_vcpus, keyed by vcpu */
@@ -144,12 +158,18 @@ void pvs_vm_publish_features(u32 features)
 	spin_unlock(&pvs_lock);
 }
 
+static void pvs_vm_put(struct pvs_vm *vm)
+{
+	if (atomic_dec_and_test(&vm->refs))
+		kfree(vm);
+}
+
 /*
- * Unlink one registration; the caller holds pvs_lock and frees it. The
- * features let go of the page while the scheduler hooks can still find the
- * entry, so a vCPU never runs with a flush pending that nobody honours.
+ * Unlink one registration; the caller holds pvs_lock and then releases it
+ * (pvs_vcpu_release). The features let go of the page while the scheduler
+ * hooks can still find the entry, so a vCPU never runs with a flush pending
+ * that nobody honours. @tell_guest: as for pvs_vcpu_release.
  */
-/* @tell_guest: as for pvs_vcpu_release. */
 static void pvs_vcpu_unlink(struct pvs_vcpu *v, bool tell_guest)
 {
 	struct pvs_vm *vm = v->vm;
@@ -160,11 +180,10 @@ static void pvs_vcpu_unlink(struct pvs_vcpu *v, bool tell_guest)
 	hash_del_rcu(&v->node);
 	list_del(&v->vm_link);
 	nr_vcpus--;
-	if (--vm->nr_vcpus == 0) {
-		hash_del(&vm->node);
+	if (--vm->nr_vcpus == 0)
 		nr_vms--;
-		kfree(vm);
-	}
+	/* The VM's entry outlives the grace period this one waits for. */
+	atomic_inc(&vm->refs);
 }
 
 static void pvs_vcpu_free(struct rcu_head *rcu)
@@ -172,6 +191,7 @@ static void pvs_vcpu_free(struct rcu_head *rcu)
 	struct pvs_vcpu *v = container_of(rcu, struct pvs_vcpu, rcu);
 
 	put_page(v->page);
+	pvs_vm_put(v->vm);
 	kfree(v);
 }
 
@@ -186,36 +206,60 @@ static void pvs_vcpu_release(struct pvs_vcpu *v, bool tell_guest)
 	call_rcu(&v->rcu, pvs_vcpu_free);
 }
 
+/* The entry of @kvm, created if needed; under pvs_lock, which it may drop. */
+static struct pvs_vm *pvs_vm_get(struct kvm *kvm)
+{
+	struct pvs_vm *vm = pvs_vm_find(kvm), *new_vm;
+
+	if (vm)
+		return vm;
+	spin_unlock(&pvs_lock);
+	new_vm = kzalloc(sizeof(*new_vm), PVS_GFP);
+	spin_lock(&pvs_lock);
+	vm = pvs_vm_find(kvm);
+	if (vm || !new_vm) {
+		kfree(new_vm);
+		return vm;
+	}
+	new_vm->kvm = kvm;
+	INIT_LIST_HEAD(&new_vm->vcpus);
+	atomic_set(&new_vm->refs, 1);
+	hash_add(pvs_vms, &new_vm->node, (unsigned long)kvm);
+	return new_vm;
+}
+
+/* Whether @vcpu may register @page in @vm now; under pvs_lock. */
+static int pvs_vcpu_may_attach(struct pvs_vm *vm, struct kvm_vcpu *vcpu,
+			       struct page *page)
+{
+	if (pvs_vcpu_find(vcpu))
+		return -PVSCALE_EEXIST;
+	if (pvs_page_taken(vm, page))
+		return -PVSCALE_EBUSY;
+	if (atomic_read(&vm->refs) - 1 >= PVS_RETIRING_MAX(vcpu->kvm))
+		return -PVSCALE_EAGAIN;
+	return 0;
+}
+
 /*
  * Register @page (already validated, referenced by the caller) for @vcpu.
  * On failure the caller keeps its page reference.
  */
 int pvs_vcpu_attach(struct kvm_vcpu *vcpu, u64 gpa, struct page *page)
 {
-	struct pvs_vcpu *v = kzalloc(sizeof(*v), GFP_ATOMIC | __GFP_NOWARN);
-	struct pvs_vm *new_vm = kzalloc(sizeof(*new_vm), GFP_ATOMIC | __GFP_NOWARN);
+	struct pvs_vcpu *v = kzalloc(sizeof(*v), PVS_GFP);
 	struct pvs_vm *vm;
-	int ret = 0;
+	int ret;
 
-	if (!v || !new_vm) {
-		ret = -PVSCALE_ENOMEM;
-		goto out;
-	}
+	if (!v)
+		return -PVSCALE_ENOMEM;
 	spin_lock(&pvs_lock);
-	vm = pvs_vm_find(vcpu->kvm);
-	if (pvs_vcpu_find(vcpu))
-		ret = -PVSCALE_EEXIST;
-	else if (vm && pvs_page_taken(vm, page))
-		ret = -PVSCALE_EBUSY;
+	vm = pvs_vm_get(vcpu->kvm);
+	ret = vm ? pvs_vcpu_may_attach(vm, vcpu, page) : -PVSCALE_ENOMEM;
 	if (ret)
 		goto out_unlock;
-	if (!vm) {
-		vm = new_vm;
-		new_vm = NULL;
-		vm->kvm = vcpu->kvm;
+	if (vm->nr_vcpus++ == 0) {
 		vm->pid = vcpu->kvm->userspace_pid;
-		INIT_LIST_HEAD(&vm->vcpus);
-		hash_add(pvs_vms, &vm->node, (unsigned long)vm->kvm);
 		nr_vms++;
 	}
 	v->vm = vm;
@@ -225,15 +269,12 @@ int pvs_vcpu_attach(struct kvm_vcpu *vcpu, u64 gpa, struct page *page)
 	v->page = page;
 	hash_add_rcu(pvs_vcpus, &v->node, (unsigned long)vcpu);
 	list_add_tail(&v->vm_link, &vm->vcpus);
-	vm->nr_vcpus++;
 	nr_vcpus++;
 	pvs_hdr_attach(v);
 	v = NULL;
 out_unlock:
 	spin_unlock(&pvs_lock);
-out:
 	kfree(v);
-	kfree(new_vm);
 	return ret;
 }
 
@@ -278,16 +319,19 @@ int pvs_vcpu_read_dest(struct kvm_vcpu *vcpu, u64 *dst, unsigned int nwords)
 	return v ? 0 : -PVSCALE_ENOENT;
 }
 
-/* Detach every vCPU of @vm; the caller holds pvs_lock. */
+/*
+ * Detach every vCPU of @vm and forget the VM; the caller holds pvs_lock and
+ * drops the reference the table held (pvs_vm_put) once it has let go.
+ */
 static void pvs_vm_detach_all(struct pvs_vm *vm)
 {
 	struct pvs_vcpu *v, *tmp;
 
-	/* The last unlink frees vm: iterate with the safe variant. */
 	list_for_each_entry_safe(v, tmp, &vm->vcpus, vm_link) {
 		pvs_vcpu_unlink(v, true);
 		pvs_vcpu_release(v, true);
 	}
+	hash_del(&vm->node);
 }
 
 static int pvs_vcpu_destroy_pre(struct kprobe *p, struct pt_regs *regs)
@@ -321,11 +365,13 @@ static int pvs_vm_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 
 	spin_lock(&pvs_lock);
 	vm = pvs_vm_find(kvm);
+	if (vm && vm->nr_vcpus)
+		pvs_stat_inc(PVS_STAT_VM_DESTROYED);
 	if (vm)
 		pvs_vm_detach_all(vm);
 	spin_unlock(&pvs_lock);
 	if (vm)
-		pvs_stat_inc(PVS_STAT_VM_DESTROYED);
+		pvs_vm_put(vm);
 	return 0;
 }
 
@@ -400,8 +446,10 @@ void pvs_vm_exit(void)
 	int bkt;
 
 	spin_lock(&pvs_lock);
-	hash_for_each_safe(pvs_vms, bkt, tmp, vm, node)
+	hash_for_each_safe(pvs_vms, bkt, tmp, vm, node) {
 		pvs_vm_detach_all(vm);
+		pvs_vm_put(vm);
+	}
 	spin_unlock(&pvs_lock);
 	unregister_kprobes(pvs_kps, ARRAY_SIZE(pvs_kps));
 	/* The RCU callbacks are this module's code. */
