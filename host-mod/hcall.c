@@ -13,6 +13,11 @@
  * unregister_kretprobe() waits for: unloading is safe mid-hypercall (the
  * guest then gets KVM's -KVM_ENOSYS, i.e. "not supported").
  *
+ * A vCPU in guest mode is running its own nested guest: a VMMCALL KVM
+ * handles then (6.12 lets L0 handle Hyper-V's L2 TLB flush hypercall, the
+ * number in RCX, with RAX free) is the nested guest's, not the vCPU's, and
+ * gets KVM's own answer: pvscale neither answers nor acts for it.
+ *
  * Handlers run with preemption disabled in the vCPU thread, inside KVM's
  * SRCU read side: nothing here sleeps (GUP-fast only, GFP_ATOMIC).
  */
@@ -178,8 +183,8 @@ static int pvs_hc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	c->vcpu = vcpu;
 	c->nr = vcpu->arch.regs[VCPU_REGS_RAX];
-	/* Not ours in any mode: do not arm the return handler. */
-	return !pvs_hc_ours((u32)c->nr);
+	/* Not ours in any mode, or a nested guest's: do not arm the return. */
+	return !pvs_hc_ours((u32)c->nr) || pvs_vcpu_in_guest_mode(vcpu);
 }
 
 static int pvs_hc_return(struct kretprobe_instance *ri, struct pt_regs *regs)

@@ -7,6 +7,15 @@
 #include <linux/kobject.h>
 #include "pv_abi.h"
 
+/*
+ * Whether @vcpu is running its own nested guest (KVM's is_guest_mode(),
+ * from a header the headers packages do not ship).
+ */
+static inline bool pvs_vcpu_in_guest_mode(struct kvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->arch.hflags) & HF_GUEST_MASK;
+}
+
 /* main.c: the sysfs root. */
 extern struct kobject *pvs_kobj;
 
@@ -66,6 +75,7 @@ enum pvs_stat {
 	PVS_STAT_HOSTFLUSH_CALLS,
 	PVS_STAT_HOSTFLUSH_TARGETS,
 	PVS_STAT_HOSTFLUSH_TIMEOUTS,
+	PVS_STAT_HOSTFLUSH_UNSAFE,
 	PVS_NR_STATS,
 };
 void pvs_stat_inc(enum pvs_stat s);
