@@ -65,6 +65,7 @@ PVS_STAT_ATTR(flush_on_detach, PVS_STAT_TLB_FLUSH_ON_DETACH);
 PVS_STAT_ATTR(hostflush_calls, PVS_STAT_HOSTFLUSH_CALLS);
 PVS_STAT_ATTR(hostflush_targets, PVS_STAT_HOSTFLUSH_TARGETS);
 PVS_STAT_ATTR(hostflush_timeouts, PVS_STAT_HOSTFLUSH_TIMEOUTS);
+PVS_STAT_ATTR(hostflush_unsafe, PVS_STAT_HOSTFLUSH_UNSAFE);
 
 static struct attribute *pvs_stat_attrs[] = {
 	&pvs_stat_probe.attr.attr,
@@ -83,6 +84,7 @@ static struct attribute *pvs_stat_attrs[] = {
 	&pvs_stat_hostflush_calls.attr.attr,
 	&pvs_stat_hostflush_targets.attr.attr,
 	&pvs_stat_hostflush_timeouts.attr.attr,
+	&pvs_stat_hostflush_unsafe.attr.attr,
 	&pvs_stat_missed.attr,
 	NULL,
 };
