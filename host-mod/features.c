@@ -47,9 +47,13 @@ bool pvs_feature_on(unsigned int bit)
 	return READ_ONCE(pvs_enabled) & (1u << bit);
 }
 
-static void pvs_features_set(unsigned int mask)
+/* The features in @clear go off and those in @set on, as one update. */
+static void pvs_features_update(unsigned int clear, unsigned int set)
 {
+	unsigned int mask;
+
 	mutex_lock(&pvs_features_lock);
+	mask = (pvs_enabled & ~clear) | set;
 	WRITE_ONCE(pvs_enabled, mask);
 	if (pvs_features_live)
 		pvs_vm_publish_features(mask);
@@ -70,7 +74,7 @@ static int features_param_set(const char *val, const struct kernel_param *kp)
 		return -EINVAL;
 	}
 	pvs_param_given = true;
-	pvs_features_set(v);
+	pvs_features_update(~0u, v);
 	return 0;
 }
 
@@ -108,8 +112,7 @@ static ssize_t pvs_toggle_store(struct kobject *k, struct kobj_attribute *a,
 
 	if (kstrtobool(buf, &on))
 		return -EINVAL;
-	pvs_features_set(on ? pvs_offered_features() | bit :
-			      pvs_offered_features() & ~bit);
+	pvs_features_update(bit, on ? bit : 0);
 	pr_info("feature %s %s\n", fa->f->name, on ? "on" : "off");
 	return len;
 }
@@ -141,7 +144,7 @@ int pvs_features_init(void)
 	if (ret)
 		return ret;
 	if (!pvs_param_given)
-		pvs_features_set(pvs_implemented());
+		pvs_features_update(~0u, pvs_implemented());
 	mutex_lock(&pvs_features_lock);
 	pvs_features_live = true;
 	mutex_unlock(&pvs_features_lock);
