@@ -24,15 +24,18 @@
 #endif
 
 /*
- * kvm_apic_send_ipi() is exported by kvm.ko but declared only in
- * arch/x86/kvm/lapic.h, which the headers packages do not ship. Its
- * signature is the same in 6.1.192 and 6.12.117 (arch/x86/kvm/lapic.c:
- * "void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low,
- * u32 icr_high)", EXPORT_SYMBOL_GPL). It WARNs on the ICR BUSY bit: callers
- * validate the ICR first.
+ * Functions kvm.ko exports but declares only in arch/x86/kvm/ headers,
+ * which the headers packages do not ship. Each is marked "pvs-btf-check:
+ * NAME": tests/prototypes (in `make check`) compiles these declarations
+ * next to the prototypes it rebuilds from kvm.ko's BTF for every tested
+ * kernel, so a changed signature fails the suite instead of the call.
+ *
+ * kvm_apic_send_ipi() (arch/x86/kvm/lapic.c, EXPORT_SYMBOL_GPL) WARNs on
+ * the ICR BUSY bit: callers validate the ICR first.
  */
 #include <linux/types.h>
 struct kvm_lapic;
+/* pvs-btf-check: kvm_apic_send_ipi */
 void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
 
 #endif /* PVSCALE_COMPAT_H */
