@@ -138,9 +138,20 @@ hang_where() {
 
 # ---- judging a boot ---------------------------------------------------
 
-# The nested platform's own ways of killing L1 (shared/README.md). A panic
-# showing one of these and no pvscale frame is not held against the code.
+# The nested platform's own ways of killing L1 (shared/README.md), seen
+# without pvscale. They excuse a death only before any pvscale module was
+# loaded: after that, a soft lockup or a stall may be pvscale's own (an L1
+# CPU soft-locked 80 s after an unload of pvscale_host in an earlier run).
 PLATFORM_SIGNATURES='corrupted stack end|scheduling while atomic|soft lockup|rcu_(sched|preempt) (self-)?detected stall|Kernel panic - not syncing: (Attempted to kill the idle task|Fatal exception in interrupt)|double fault'
+
+# pvscale_ran DIR: whether a pvscale module was loaded in L1 or in an L2 of
+# this boot: its messages in L1's console ("pvscale_host: ...", and
+# "pvscale_guest: ..." for the refused load in L1), or the module address
+# lines that lib.sh (L1) and init-l2 (every L2 with pvscale_guest) print.
+pvscale_ran() {
+	tr -d '\r' <"$1/console.log" | cat - "$1/l2console.log" |
+		grep -qE 'pvscale_(host|guest): |pvscale-text pvscale_(host|guest) '
+}
 
 # classify DIR KVER SCENARIO: set CLASS (verdict | bug | none) and REASON.
 classify() {
@@ -165,7 +176,7 @@ classify() {
 			REASON="L1 kernel bug in pvscale: $(echo "$bugs" | head -n 1 | sed 's/^\[ *[0-9.]*\] //')"
 			return
 		fi
-		if ! echo "$bugs" | grep -Eq "$PLATFORM_SIGNATURES"; then
+		if ! echo "$bugs" | grep -Eq "$PLATFORM_SIGNATURES" || pvscale_ran "$dir"; then
 			CLASS=bug
 			REASON="L1 kernel bug: $(echo "$bugs" | head -n 1 | sed 's/^\[ *[0-9.]*\] //')"
 			return
@@ -174,7 +185,10 @@ classify() {
 		return
 	fi
 	if grep -q '^@@pvscale platform-died' "$dir/verdict.txt"; then
+		# lib.sh says so only for an L2 that died before pvscale could
+		# touch it, or of a known platform signature.
 		REASON=$(grep -m1 '^@@pvscale platform-died' "$dir/verdict.txt" | sed 's/^@@pvscale platform-died //')
+		return
 	elif [ -e "$dir/stop" ]; then
 		REASON=$(cat "$dir/stop")
 		[ ! -e "$dir/hang-rips" ] || REASON="$REASON; CPU samples: $(hang_where "$dir" "$kver")"
@@ -182,6 +196,12 @@ classify() {
 		REASON="L1 never reached the scenario (QEMU status $(cat "$dir/qemu-status")): $(tr -d '\r' <"$dir/console.log" | grep -v '^$' | tail -n 1)"
 	else
 		REASON="L1 ended without an end marker (QEMU status $(cat "$dir/qemu-status")): $(tr -d '\r' <"$dir/console.log" | grep -v '^$' | tail -n 1)"
+	fi
+	# A death after a pvscale module was loaded is pvscale's until its
+	# evidence (the consoles, the CPU samples above) shows otherwise.
+	if pvscale_ran "$dir"; then
+		CLASS=bug
+		REASON="L1 died after a pvscale module was loaded: $REASON"
 	fi
 }
 

@@ -173,9 +173,23 @@ _l2_readies() {
 	grep -c '^@@READY ' "$(_l2dir "$1")/ctl.log" 2>/dev/null
 }
 
-# l2_dead ID WHAT: an L2 stopped answering. A kernel bug on its console is
-# a real failure (verdict, no retry) once the L2 has answered; silence, or
-# a bug in a first boot that never answered, is the platform's doing.
+# L2_PLATFORM_BUGS: kernel bugs an L2 shows at boot without any pvscale in
+# it or in L1 (seen: a spurious #DB WARN in exc_debug_kernel at 2 s of a
+# 6.12 L2 boot, before pvscale_guest could run in it).
+L2_PLATFORM_BUGS='exc_debug_kernel'
+
+# _pvscale_near ID: whether pvscale ran near L2 ID: pvscale_host was loaded
+# in L1 at some point (its messages) or pvscale_guest in this L2 (init-l2
+# prints its address once it is loaded).
+_pvscale_near() {
+	dmesg | grep -q 'pvscale_host: ' ||
+		grep -q 'pvscale-text pvscale_guest ' "$(_l2dir "$1")/console" 2>/dev/null
+}
+
+# l2_dead ID WHAT: an L2 stopped answering. After pvscale ran in it or in
+# L1, that is a failure with its evidence (a verdict, no retry), unless it
+# is a first boot that died of a known platform bug. Before, and with no
+# kernel bug on its console, it is the platform's: no verdict, retried.
 l2_dead() {
 	local _d _bugs
 	_d=$(_l2dir "$1")
@@ -184,21 +198,18 @@ l2_dead() {
 	tail -n 40 "$_d/console" 2>/dev/null | diag_lines "l2-$1: "
 	# QEMU's own words tell a failed KVM_RUN from a guest that reset.
 	tail -n 20 "$_d/qemu.log" 2>/dev/null | diag_lines "l2-$1 qemu: "
-	if [ -n "$_bugs" ] && [ "$(_l2_readies "$1")" = 0 ]; then
-		# A first boot that never reached its command loop ran no
-		# pvscale_guest code, and pvscale_host serves only pvscale's
-		# own hypercall numbers (its vCPU load/put hooks touch only
-		# registered pages): the bug is the nested platform's (seen:
-		# a spurious #DB WARN in exc_debug_kernel at 2 s of an L2 boot
-		# on 6.12). No verdict, so it is retried; one that repeats still
-		# fails after the last attempt.
-		echo "$_bugs" | diag_lines "l2-$1 bug: "
-		platform_died "L2 $1 $2 after a kernel bug before pvscale ran in it"
+	[ -z "$_bugs" ] || echo "$_bugs" | diag_lines "l2-$1 bug: "
+	if [ -n "$_bugs" ] && [ "$(_l2_readies "$1")" = 0 ] &&
+	   echo "$_bugs" | grep -Eq "$L2_PLATFORM_BUGS"; then
+		platform_died "L2 $1 $2 after a known platform bug at its first boot"
 	fi
 	if [ -n "$_bugs" ]; then
-		not_ok "l2-$1-kernel-ok" "L2 $1 $2 after a kernel bug: $(echo "$_bugs" | head -n 1)"
-		echo "$_bugs" | diag_lines "l2-$1 bug: "
-		echo "L2 $1 kernel bug" >"$PVS_RUN/aborted"
+		not_ok "l2-$1-alive" "L2 $1 $2 after a kernel bug: $(echo "$_bugs" | head -n 1)"
+	elif _pvscale_near "$1"; then
+		not_ok "l2-$1-alive" "L2 $1 $2 with pvscale loaded in it or in L1"
+	fi
+	if [ -n "$_bugs" ] || _pvscale_near "$1"; then
+		echo "L2 $1 died" >"$PVS_RUN/aborted"
 		abort_scenario
 	fi
 	platform_died "L2 $1 $2"
