@@ -659,7 +659,7 @@ hogs_stop() {
 
 # ---- PV TLB shootdown ------------------------------------------------
 
-TLB_HOST_STATS="preempt_marks flush_on_entry flush_on_detach hostflush_calls hostflush_targets hostflush_timeouts"
+TLB_HOST_STATS="preempt_marks flush_on_entry flush_on_detach hostflush_calls hostflush_targets hostflush_timeouts hostflush_unsafe"
 
 # tlb_counters ID: every TLB counter, "host.NAME=N" and "guest.NAME=N"
 # (guest ones only while L2 ID has pvscale_guest loaded).
