@@ -196,8 +196,12 @@ l2_dead() {
 	_bugs=$(dmesg-bugs "$_d/console" 2>/dev/null)
 	diag "L2 $1 $2; last console lines:"
 	tail -n 40 "$_d/console" 2>/dev/null | diag_lines "l2-$1: "
-	# QEMU's own words tell a failed KVM_RUN from a guest that reset.
+	# QEMU's own words tell a failed KVM_RUN from a guest that reset;
+	# the registers of its last CPU reset (a triple fault ends so) say
+	# where it was.
 	tail -n 20 "$_d/qemu.log" 2>/dev/null | diag_lines "l2-$1 qemu: "
+	grep -E '^CPU Reset|^R[AI]X=|^RIP=|^EIP=|^CR0=' "$_d/resets.log" 2>/dev/null |
+		tail -n 16 | diag_lines "l2-$1 resets: "
 	[ -z "$_bugs" ] || echo "$_bugs" | diag_lines "l2-$1 bug: "
 	if [ -n "$_bugs" ] && [ "$(_l2_readies "$1")" = 0 ] &&
 	   echo "$_bugs" | grep -Eq "$L2_PLATFORM_BUGS"; then
@@ -259,7 +263,7 @@ l2_start() {
 		-serial chardev:con \
 		-chardev "pipe,id=ctl,path=$_d/ctl" -serial chardev:ctl \
 		-kernel "$L2_IMAGE" -initrd "$L2_INITRD" \
-		-append "$L2_APPEND" "$@" \
+		-append "$L2_APPEND" -d cpu_reset -D "$_d/resets.log" "$@" \
 		</dev/null >"$_d/qemu.log" 2>&1 &
 	echo $! >"$_d/pid"
 	_l2_wait_ready "$_id" 1 "boot"
