@@ -36,6 +36,7 @@ boot_l1() {
 		-serial "file:$dir/l2console.log" \
 		-serial "file:$dir/heartbeat.log" \
 		-chardev "pipe,id=mon,path=$dir/monitor" -mon chardev=mon,mode=readline \
+		-d cpu_reset,guest_errors -D "$dir/cpu.log" \
 		-kernel "$img/vmlinux" -initrd "$img/l1.cpio" \
 		-append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet nokaslr pvscale.scenario=$scen pvscale.attempt=$attempt" \
 		</dev/null >"$dir/qemu.log" 2>&1 &
