@@ -24,6 +24,7 @@
  *           stops at an unexpected RIP instead of running on
  *             0x1000   CPL 0 stub: vmmcall; hlt
  *             0x1010   CPL 3 stub: vmmcall; out 0xe9, al
+ *             0x1020   CPL 0 stub of irqchip VMs: vmmcall; out 0xe9, al
  *             0x2000   long mode page tables: PML4, PDPT, PD (2 MiB page)
  *             0x10000  pvscale pages A, B, C, D, one per 4 KiB
  *   slot 1  read-only RAM (KVM_MEM_READONLY), 2 MiB .. +64 KiB
@@ -126,13 +127,13 @@ struct vcpu {
 	char broken[REASON_MAX]; /* why this vCPU cannot be used, or "" */
 };
 
-enum { MAX_VCPUS = 4 };
+enum { MAX_VCPUS = 4 };	/* the main VM's */
 
 struct vm {
 	int fd;
 	__u8 *ram, *ro, *spare;
 	int nr_vcpus;
-	struct vcpu vcpu[MAX_VCPUS];
+	struct vcpu *vcpu;	/* nr_vcpus of them */
 };
 
 struct stats {
@@ -459,6 +460,7 @@ static void vm_destroy(struct vm *m)
 		if (m->vcpu[i].fd >= 0)
 			close(m->vcpu[i].fd);
 	}
+	free(m->vcpu);
 	if (m->fd >= 0)
 		close(m->fd);
 	if (m->ram)
@@ -482,6 +484,10 @@ static bool vm_create_irqchip(struct vm *m, int n, const int *ids,
 	int i;
 
 	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	m->vcpu = calloc(n, sizeof(*m->vcpu));
+	if (!m->vcpu)
+		return fail("out of memory for %d vCPUs", n);
 	m->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (m->fd < 0)
 		return fail("KVM_CREATE_VM: %s", strerror(errno));
@@ -533,6 +539,19 @@ static bool vm_create(struct vm *m, int n, const int *ids,
 		      const enum mode *modes)
 {
 	return vm_create_irqchip(m, n, ids, modes, false);
+}
+
+static bool set_msr(struct vcpu *v, __u32 index, __u64 data)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = index, .data = data } };
+
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
+		return fail("vCPU %d MSR %#x = %#llx refused", v->id, index,
+			    (unsigned long long)data);
+	return true;
 }
 
 /* ---- hypercalls ----------------------------------------------------- */
@@ -2067,15 +2086,7 @@ static bool t_ipi_xapic_broadcast_id(void)
 
 static bool set_apic_base(struct vcpu *v, __u64 base)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e = { .index = MSR_APIC_BASE, .data = base } };
-
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
-		return fail("vCPU %d APIC base %#llx refused", v->id,
-			    (unsigned long long)base);
-	return true;
+	return set_msr(v, MSR_APIC_BASE, base);
 }
 
 static bool t_ipi_x2apic_sender(void)
