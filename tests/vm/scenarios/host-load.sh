@@ -84,6 +84,8 @@ if [ -x /pvscale-kvmtest ]; then
 			verdict "ok kvmtest/$(echo "${l%% # *}" | tr ' ' '-')$(case $l in *" # "*) echo " # ${l#* # }" ;; esac)" ;;
 		esac
 	done
+	# Its measurements (loop rates, timings) are comments: keep them.
+	grep '^# ' /tmp/kvmtest.out | sed 's/^# //' | diag_lines "kvmtest: "
 	check_eq kvmtest-exit-status 0 "$rc"
 	plan=$(grep -m1 -E '^1\.\.[0-9]+' /tmp/kvmtest.out)
 	if [ -z "$plan" ]; then
