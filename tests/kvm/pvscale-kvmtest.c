@@ -29,9 +29,11 @@
  *             0x1000   CPL 0 stub: vmmcall; hlt
  *             0x1010   CPL 3 stub: vmmcall; out 0xe9, al
  *             0x1020   CPL 0 stub of irqchip VMs: vmmcall; out 0xe9, al
+ *             0x1030   long mode: a write to the read-only slot; hlt
  *             0x1040   long mode: vmrun; hlt
  *             0x1100   the code of a nested guest (SVM)
- *             0x2000   long mode page tables: PML4, PDPT, PD (2 MiB page)
+ *             0x2000   long mode page tables: PML4, PDPT, PD (2 MiB
+ *                      pages: 0 .. 4 MiB)
  *             0x10000  pvscale pages A, B, C, D, one per 4 KiB
  *             0x20000  VMCB, host save area, Hyper-V VP assist page
  *   slot 1  read-only RAM (KVM_MEM_READONLY), 2 MiB .. +64 KiB
@@ -90,6 +92,8 @@
 #define STUB_END	(STUB_GPA + 4)	/* RIP at KVM_EXIT_HLT */
 #define USER_STUB_GPA	0x1010ULL	/* vmmcall; out DONE_PORT, al */
 #define IPI_STUB_GPA	0x1020ULL	/* the same at CPL 0 (irqchip VMs) */
+#define MMIO_STUB_GPA	0x1030ULL	/* mov [RO_GPA], eax; hlt */
+#define MMIO_STUB_END	(MMIO_STUB_GPA + 8)
 #define VMRUN_STUB_GPA	0x1040ULL	/* vmrun; hlt */
 #define VMRUN_STUB_END	(VMRUN_STUB_GPA + 4)
 #define NESTED_CODE_GPA	0x1100ULL
@@ -461,6 +465,11 @@ static void write_guest_code(struct vm *m)
 {
 	static const __u8 stub[] = { 0x0f, 0x01, 0xd9, 0xf4 };
 	static const __u8 user_stub[] = { 0x0f, 0x01, 0xd9, 0xe6, DONE_PORT };
+	static const __u8 mmio_stub[] = {
+		0x89, 0x04, 0x25, RO_GPA & 0xff, (RO_GPA >> 8) & 0xff,
+		(RO_GPA >> 16) & 0xff, RO_GPA >> 24,	/* mov [RO_GPA], eax */
+		0xf4,
+	};
 	static const __u8 vmrun_stub[] = { 0x0f, 0x01, 0xd8, 0xf4 };
 	__u64 *pml4 = (__u64 *)(m->ram + PML4_GPA);
 	__u64 *pdpt = (__u64 *)(m->ram + PDPT_GPA);
@@ -470,11 +479,13 @@ static void write_guest_code(struct vm *m)
 	memcpy(m->ram + STUB_GPA, stub, sizeof(stub));
 	memcpy(m->ram + USER_STUB_GPA, user_stub, sizeof(user_stub));
 	memcpy(m->ram + IPI_STUB_GPA, user_stub, sizeof(user_stub));
+	memcpy(m->ram + MMIO_STUB_GPA, mmio_stub, sizeof(mmio_stub));
 	memcpy(m->ram + VMRUN_STUB_GPA, vmrun_stub, sizeof(vmrun_stub));
 	memset(m->ram + PML4_GPA, 0, 3 * PAGE);
 	pml4[0] = PDPT_GPA | PTE_P | PTE_RW;
 	pdpt[0] = PD_GPA | PTE_P | PTE_RW;
 	pd[0] = 0 | PTE_P | PTE_RW | PTE_PS;
+	pd[1] = RO_GPA | PTE_P | PTE_RW | PTE_PS;
 }
 
 static void vm_destroy(struct vm *m)
@@ -2675,6 +2686,107 @@ static bool t_nested_guest_not_parent(void)
 	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
 }
 
+/* ---- tests: a host flush of a vCPU inside an instruction ------------- */
+
+/*
+ * FLUSH_TLB answers 0 when each target "has flushed or will before it next
+ * runs guest code". A target sitting in an exit to userspace whose
+ * instruction is not complete (an MMIO write to the read-only slot, which
+ * the next KVM_RUN completes) would complete it with the translation it
+ * made before the flush, after the caller was told it was gone
+ * (CVE-2022-39189 is the steal-time form of it): the host must answer
+ * -PVSCALE_EAGAIN (the guest falls back to IPI and wait) and count it in
+ * stats/hostflush_unsafe. Never run, or after a complete instruction
+ * (KVM_EXIT_HLT, no in-kernel irqchip), a target is at a boundary: 0.
+ */
+
+/*
+ * stats/hostflush_unsafe into *@n while *@have: a host without the counter
+ * fails the case, but only once its answers, the real evidence, are known.
+ */
+static void read_unsafe_flushes(long long *n, bool *have)
+{
+	char keep[REASON_MAX];
+
+	if (!*have)
+		return;
+	memcpy(keep, why, sizeof(keep));
+	*have = read_attr("stats/hostflush_unsafe", n);
+	if (!*have)
+		diag("%s", why);
+	memcpy(why, keep, sizeof(why));
+}
+
+static bool hostflush_mid_instruction(struct vm *m)
+{
+	struct vcpu *s = &m->vcpu[0], *t = &m->vcpu[1];
+	struct kvm_regs regs = {
+		.rax = 0x5a5a5a5a, .rip = MMIO_STUB_GPA, .rflags = RFLAGS_FIXED,
+	};
+	long long u0 = 0, u1 = 0, u2 = 0, r1, r2;
+	bool have = true;
+
+	if (t->broken[0])
+		return fail("long-mode vCPU unusable: %s", t->broken);
+	page_init(m, PAGE_A);
+	page_at(m, PAGE_A)->dest.bitmap[0] = 1ULL << 1 | 1ULL << 2;
+	/* vCPUs 1 and 2 never ran: at a boundary. */
+	if (!do_register(s, PAGE_A, 0) || !flush_tlb(s, 0, 1, 0))
+		return false;
+	if (ioctl(t->fd, KVM_SET_REGS, &regs) || ioctl(t->fd, KVM_RUN, NULL))
+		return fail("vCPU %d: %s", t->id, strerror(errno));
+	if (t->run->exit_reason != KVM_EXIT_MMIO ||
+	    t->run->mmio.phys_addr != RO_GPA || !t->run->mmio.is_write)
+		return fail("vCPU %d: exit %u, want an MMIO write to %#llx",
+			    t->id, t->run->exit_reason, RO_GPA);
+	read_unsafe_flushes(&u0, &have);
+	if (!hypercall2(s, PVSCALE_HC_FLUSH_TLB, 0, 1, &r1))
+		return false;
+	read_unsafe_flushes(&u1, &have);
+	/* KVM_RUN completes the write; the target HLTs. */
+	if (ioctl(t->fd, KVM_RUN, NULL) || ioctl(t->fd, KVM_GET_REGS, &regs))
+		return fail("vCPU %d: %s", t->id, strerror(errno));
+	if (t->run->exit_reason != KVM_EXIT_HLT || regs.rip != MMIO_STUB_END)
+		return fail("vCPU %d: exit %u at rip %#llx, want HLT after the write",
+			    t->id, t->run->exit_reason,
+			    (unsigned long long)regs.rip);
+	if (!hypercall2(s, PVSCALE_HC_FLUSH_TLB, 0, 1, &r2))
+		return false;
+	read_unsafe_flushes(&u2, &have);
+	diag("FLUSH_TLB naming a vCPU in an MMIO exit = %lld, once it completed = %lld",
+	     r1, r2);
+	if (r1 != -PVSCALE_EAGAIN)
+		return fail("FLUSH_TLB naming a vCPU in an unfinished MMIO write = %lld, want %d",
+			    r1, -PVSCALE_EAGAIN);
+	if (r2)
+		return fail("FLUSH_TLB after the write completed = %lld, want 0",
+			    r2);
+	if (!have)
+		return fail("no stats/hostflush_unsafe");
+	if (u1 != u0 + 1 || u2 != u1)
+		return fail("stats/hostflush_unsafe +%lld, +%lld, want +1, +0",
+			    u1 - u0, u2 - u1);
+	return do_unregister(s, 0);
+}
+
+static bool t_hostflush_mid_instruction_eagain(void)
+{
+	static const int ids[] = { 0, 1, 2 };
+	static const enum mode modes[] = { MODE_REAL, MODE_LONG, MODE_REAL };
+	struct vm m = { .fd = -1 };
+	long long was;
+	bool ok;
+
+	if (!read_attr("features/tlb_hostflush", &was) ||
+	    !write_attr("features/tlb_hostflush", "1"))
+		return false;
+	ok = vm_create(&m, 3, ids, modes) && hostflush_mid_instruction(&m);
+	vm_destroy(&m);
+	if (!write_attr("features/tlb_hostflush", was ? "1" : "0"))
+		return false;
+	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
+}
+
 /* ---- tests: --expect-absent ----------------------------------------- */
 
 static bool expect_all_enosys(struct vcpu *v)
@@ -2809,6 +2921,7 @@ static const struct test main_tests[] = {
 	T(ipi_vm_destroyed),
 	/* Host defects found by review; each case has VMs of its own. */
 	T(nested_guest_not_parent),
+	T(hostflush_mid_instruction_eagain),
 };
 
 static const struct test absent_tests[] = {
