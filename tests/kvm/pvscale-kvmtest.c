@@ -32,6 +32,7 @@
  *             0x1030   long mode: a write to the read-only slot; hlt
  *             0x1040   long mode: vmrun; hlt
  *             0x1100   the code of a nested guest (SVM)
+ *             0x1200   long mode: a REGISTER/UNREGISTER loop
  *             0x2000   long mode page tables: PML4, PDPT, PD (2 MiB
  *                      pages: 0 .. 4 MiB)
  *             0x10000  pvscale pages A, B, C, D, one per 4 KiB
@@ -58,6 +59,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -2787,6 +2789,196 @@ static bool t_hostflush_mid_instruction_eagain(void)
 	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
 }
 
+/* ---- tests: REGISTER/UNREGISTER churn is bounded -------------------- */
+
+/*
+ * Each UNREGISTER leaves a registration to be freed after an RCU grace
+ * period, and each REGISTER allocates (GFP_ATOMIC): a guest cycling them
+ * must not pile up what waits for a grace period without bound. The host
+ * keeps at most 64 + 2 * the VM's vCPUs of them per VM and answers
+ * REGISTER -PVSCALE_EAGAIN beyond that; a grace period later REGISTER
+ * works again. vCPU 0 stays registered throughout, so the VM keeps its
+ * place in the registry; vCPUs 1 and 2 (64-bit) cycle at once, each in a
+ * loop of its own code as a hostile guest would, CHURN_BATCH cycles per
+ * KVM_RUN (no userspace round trip between hypercalls), each on a thread
+ * of its own (L1 may have two CPUs).
+ */
+enum {
+	NR_CHURNERS = 2, CHURN_CYCLES = 20000, CHURN_BATCH = 500,
+	CHURN_SECONDS = 5, CHURN_WAIT_SECONDS = 5,
+};
+#define CHURN_GPA	0x1200ULL
+
+/* r12 cycles of REGISTER(rbx), UNREGISTER; stops at a non-zero answer. */
+static const __u8 churn_code[] = {
+	0xb8, IMM32(PVSCALE_HC_REGISTER),	/* 0: mov eax, REGISTER */
+	0x0f, 0x01, 0xd9,			/* vmmcall */
+	0x48, 0x85, 0xc0, 0x75, 0x13,		/* test rax, rax; jnz 32 */
+	0xb8, IMM32(PVSCALE_HC_UNREGISTER),	/* 13: */
+	0x0f, 0x01, 0xd9,
+	0x48, 0x85, 0xc0, 0x75, 0x07,		/* jnz 33 */
+	0x49, 0xff, 0xcc, 0x75, 0xe1,		/* 26: dec r12; jnz 0 */
+	0xf4,					/* 31: all done */
+	0xf4,					/* 32: REGISTER failed */
+	0xf4,					/* 33: UNREGISTER failed */
+};
+/* RIP at the HLT exit, from CHURN_GPA. */
+enum { CHURN_DONE = 32, CHURN_REGISTER_FAILED, CHURN_UNREGISTER_FAILED };
+
+struct churner {
+	pthread_t thread;
+	struct vcpu *v;
+	__u64 page;
+	int cycles;		/* completed */
+	long long ret;		/* the first non-zero answer, or 0 */
+	const char *failed;	/* which call gave it */
+	char err[REASON_MAX];	/* why the loop could not run, or "" */
+};
+
+static int churn_stop;
+
+/* One KVM_RUN of up to CHURN_BATCH cycles; false if it could not run. */
+static bool churn_batch(struct churner *c)
+{
+	struct vcpu *v = c->v;
+	struct kvm_regs r = {
+		.rbx = c->page, .rip = CHURN_GPA, .rflags = RFLAGS_FIXED,
+		.r12 = CHURN_BATCH,
+	};
+	__u64 end;
+
+	if (ioctl(v->fd, KVM_SET_REGS, &r) || ioctl(v->fd, KVM_RUN, NULL) ||
+	    ioctl(v->fd, KVM_GET_REGS, &r)) {
+		snprintf(c->err, sizeof(c->err), "vCPU %d: %s", v->id,
+			 strerror(errno));
+		return false;
+	}
+	end = r.rip - CHURN_GPA;
+	if (v->run->exit_reason != KVM_EXIT_HLT || end < CHURN_DONE ||
+	    end > CHURN_UNREGISTER_FAILED) {
+		snprintf(c->err, sizeof(c->err),
+			 "vCPU %d: exit %u at rip %#llx in the churn loop",
+			 v->id, v->run->exit_reason, (unsigned long long)r.rip);
+		return false;
+	}
+	c->cycles += CHURN_BATCH - r.r12;
+	c->ret = end == CHURN_DONE ? 0 : (long long)r.rax;
+	c->failed = end == CHURN_UNREGISTER_FAILED ? "UNREGISTER" : "REGISTER";
+	return true;
+}
+
+static void *churn_thread(void *arg)
+{
+	struct churner *c = arg;
+
+	while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED) &&
+	       c->cycles < CHURN_CYCLES / NR_CHURNERS)
+		if (!churn_batch(c) || c->ret)
+			break;
+	__atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* All churners until one gets an answer, or time is up; see above. */
+static bool churn_all(struct churner *c, int *cycles, int *registers,
+		      bool *eagain)
+{
+	double t0 = now();
+	int i, started;
+
+	__atomic_store_n(&churn_stop, 0, __ATOMIC_RELAXED);
+	for (started = 0; started < NR_CHURNERS; started++)
+		if (pthread_create(&c[started].thread, NULL, churn_thread,
+				   &c[started]))
+			break;
+	while (started == NR_CHURNERS && now() - t0 < CHURN_SECONDS &&
+	       !__atomic_load_n(&churn_stop, __ATOMIC_RELAXED))
+		usleep(10000);
+	__atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < started; i++)
+		pthread_join(c[i].thread, NULL);
+	if (started != NR_CHURNERS)
+		return fail("pthread_create failed");
+	*cycles = *registers = 0;
+	*eagain = false;
+	for (i = 0; i < NR_CHURNERS; i++) {
+		if (c[i].err[0])
+			return fail("%s", c[i].err);
+		*cycles += c[i].cycles;
+		/* Every cycle REGISTERs once, and so does a failed one. */
+		*registers += c[i].cycles + (c[i].ret &&
+					     !strcmp(c[i].failed, "REGISTER"));
+		if (c[i].ret == -PVSCALE_EAGAIN &&
+		    !strcmp(c[i].failed, "REGISTER"))
+			*eagain = true;
+		else if (c[i].ret)
+			return fail("vCPU %d, after %d cycles: %s = %lld, want 0 (or %d from REGISTER)",
+				    c[i].v->id, c[i].cycles, c[i].failed,
+				    c[i].ret, -PVSCALE_EAGAIN);
+	}
+	diag("churn: %d cycles on %d vCPUs in %.2f s, %.0f us each, %s",
+	     *cycles, NR_CHURNERS, now() - t0,
+	     (now() - t0) * 1e6 / (*cycles ? *cycles : 1),
+	     *eagain ? "then -EAGAIN" : "never -EAGAIN");
+	return true;
+}
+
+static bool churn_bounded(struct vm *m)
+{
+	struct churner c[NR_CHURNERS] = { 0 };
+	struct vcpu *keep = &m->vcpu[0];
+	long long reg0, reg1, ret;
+	int cycles = 0, calls = 0, i;
+	bool eagain = false;
+	double t1;
+
+	memcpy(m->ram + CHURN_GPA, churn_code, sizeof(churn_code));
+	page_init(m, PAGE_A);
+	for (i = 0; i < NR_CHURNERS; i++) {
+		c[i].v = &m->vcpu[1 + i];
+		c[i].page = PAGE_B + i * PAGE;
+		page_init(m, c[i].page);
+	}
+	if (!do_register(keep, PAGE_A, 0) ||
+	    !read_attr("stats/register", &reg0) ||
+	    !churn_all(c, &cycles, &calls, &eagain))
+		return false;
+	if (!eagain)
+		return fail("%d REGISTER/UNREGISTER cycles, never %d (want it beyond %d registrations waiting for a grace period)",
+			    cycles, -PVSCALE_EAGAIN, 64 + 2 * m->nr_vcpus);
+	t1 = now();
+	do {
+		usleep(10000);
+		if (!hypercall(c[0].v, PVSCALE_HC_REGISTER, c[0].page, &ret))
+			return false;
+		calls++;
+	} while (ret == -PVSCALE_EAGAIN && now() - t1 < CHURN_WAIT_SECONDS);
+	diag("churn: REGISTER = %lld after %.3f s", ret, now() - t1);
+	if (ret)
+		return fail("REGISTER %.1f s after -EAGAIN = %lld, want 0",
+			    now() - t1, ret);
+	if (!read_attr("stats/register", &reg1))
+		return false;
+	if (reg1 - reg0 != calls)
+		return fail("stats/register +%lld over %d REGISTERs",
+			    reg1 - reg0, calls);
+	return do_unregister(c[0].v, 0) && do_unregister(keep, 0);
+}
+
+static bool t_register_churn_bounded(void)
+{
+	static const int ids[] = { 0, 1, 2, 3 };
+	static const enum mode modes[] = {
+		MODE_REAL, MODE_LONG, MODE_LONG, MODE_REAL,
+	};
+	struct vm m = { .fd = -1 };
+	bool ok;
+
+	ok = vm_create(&m, 4, ids, modes) && churn_bounded(&m);
+	vm_destroy(&m);
+	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
+}
+
 /* ---- tests: --expect-absent ----------------------------------------- */
 
 static bool expect_all_enosys(struct vcpu *v)
@@ -2922,6 +3114,7 @@ static const struct test main_tests[] = {
 	/* Host defects found by review; each case has VMs of its own. */
 	T(nested_guest_not_parent),
 	T(hostflush_mid_instruction_eagain),
+	T(register_churn_bounded),
 };
 
 static const struct test absent_tests[] = {
