@@ -37,6 +37,7 @@
  *                      pages: 0 .. 4 MiB)
  *             0x10000  pvscale pages A, B, C, D, one per 4 KiB
  *             0x20000  VMCB, host save area, Hyper-V VP assist page
+ *             0x30000  64 more pvscale pages, one per vCPU
  *   slot 1  read-only RAM (KVM_MEM_READONLY), 2 MiB .. +64 KiB
  *   slot 2  spare RAM, 3 MiB .. +64 KiB, that userspace never touches
  *   nothing else is backed: 1 GiB and 0xfee00000 (no in-kernel irqchip, so
@@ -2979,6 +2980,211 @@ static bool t_register_churn_bounded(void)
 	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
 }
 
+/* ---- tests: concurrent feature toggles ------------------------------ */
+
+/*
+ * Each toggle sets or clears its own bit of one mask. One thread per
+ * toggle writes it in rounds, 0 then 1, all threads starting each round
+ * together; after each round every toggle must read what was written,
+ * offered_features must be the mask they make, and every registered page
+ * must carry that mask in host_features. A store that computes the new
+ * mask before it takes the lock loses a toggle that another store changes
+ * in between.
+ *
+ * A round starts at a set time, TOGGLE_LEAD_S after the main thread
+ * announces it and goes to sleep, and the threads spin until then: woken
+ * from a futex, or by a thread that still holds a CPU, they would enter
+ * their stores tens of microseconds apart, longer than the few a store
+ * takes from reading the mask to writing it. With one L1 CPU nothing runs
+ * two stores at once (nor preempts one between its read and its lock:
+ * voluntary preemption): the test needs two.
+ */
+enum { NR_TOGGLES = 3, TOGGLE_VCPUS = 64, TOGGLE_ROUNDS = 2000 };
+#define TOGGLE_SECONDS	8.0	/* about 1000 rounds; 1 to 2% lose one */
+#define TOGGLE_LEAD_S	0.001
+#define TOGGLE_PAGES_GPA 0x30000ULL	/* one page per vCPU */
+
+static const struct {
+	const char *attr;
+	unsigned int bit;
+} toggles[NR_TOGGLES] = {
+	{ "features/tlb", PVSCALE_F_TLB },
+	{ "features/tlb_hostflush", PVSCALE_F_TLB_HOSTFLUSH },
+	{ "features/ipi", PVSCALE_F_IPI },
+};
+
+struct toggler {
+	pthread_t thread;
+	int fd;			/* its toggle, open for writing */
+	bool failed;
+};
+
+static int toggle_round;	/* the round the threads may run; -1: stop */
+static double toggle_start;	/* when it starts (now()) */
+static int toggle_done;		/* threads done with it */
+
+/* Round @r writes 0 when odd, 1 when even: every round changes them. */
+static int toggle_value(int r)
+{
+	return !(r & 1);
+}
+
+static void *toggle_thread(void *arg)
+{
+	struct toggler *t = arg;
+	int next = 1, r;
+	char c;
+
+	for (;;) {
+		while ((r = __atomic_load_n(&toggle_round,
+					    __ATOMIC_ACQUIRE)) >= 0 &&
+		       r < next)
+			__builtin_ia32_pause();
+		if (r < 0)
+			return NULL;
+		while (now() < toggle_start)
+			__builtin_ia32_pause();
+		c = '0' + toggle_value(r);
+		if (pwrite(t->fd, &c, 1, 0) != 1)
+			t->failed = true;
+		__atomic_add_fetch(&toggle_done, 1, __ATOMIC_RELEASE);
+		next = r + 1;
+	}
+}
+
+/* After a round that wrote @val: NULL, or what disagrees (why on error). */
+static const char *toggles_disagree(struct vm *m, int val, char *buf,
+				    size_t len)
+{
+	unsigned int want = 0, got = 0, i;
+	long long on, offered;
+	__u64 hf;
+
+	for (i = 0; i < NR_TOGGLES; i++) {
+		want |= val ? 1u << toggles[i].bit : 0;
+		if (!read_attr(toggles[i].attr, &on))
+			return why;
+		got |= on ? 1u << toggles[i].bit : 0;
+	}
+	if (!read_attr("offered_features", &offered))
+		return why;
+	if (got != want || offered != want) {
+		snprintf(buf, len, "all wrote %d: toggles make %#x, offered_features %#llx, want %#x",
+			 val, got, offered, want);
+		return buf;
+	}
+	for (i = 0; i < (unsigned int)m->nr_vcpus; i++) {
+		hf = page_at(m, TOGGLE_PAGES_GPA + i * PAGE)->hdr.host_features;
+		if (hf != (__u64)offered) {
+			snprintf(buf, len, "all wrote %d: page of vCPU %d has host_features %#llx, offered_features %#llx",
+				 val, m->vcpu[i].id, (unsigned long long)hf,
+				 offered);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* The rounds; the threads are started and stopped here. */
+static bool toggle_rounds(struct vm *m, struct toggler *t)
+{
+	char first[REASON_MAX] = "", buf[REASON_MAX / 2];
+	int r, i, lost = 0, started;
+	double t0 = now();
+	const char *bad;
+	bool ok = true;
+
+	__atomic_store_n(&toggle_round, 0, __ATOMIC_RELEASE);
+	for (started = 0; started < NR_TOGGLES; started++)
+		if (pthread_create(&t[started].thread, NULL, toggle_thread,
+				   &t[started]))
+			break;
+	for (r = 1; started == NR_TOGGLES && r <= TOGGLE_ROUNDS &&
+	     now() - t0 < TOGGLE_SECONDS; r++) {
+		__atomic_store_n(&toggle_done, 0, __ATOMIC_RELAXED);
+		toggle_start = now() + TOGGLE_LEAD_S;
+		__atomic_store_n(&toggle_round, r, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&toggle_done, __ATOMIC_ACQUIRE) <
+		       NR_TOGGLES)
+			usleep(200);
+		bad = toggles_disagree(m, toggle_value(r), buf, sizeof(buf));
+		if (bad == why) {
+			ok = false;
+			break;
+		}
+		if (bad && !lost++)
+			snprintf(first, sizeof(first), "round %d: %s", r, bad);
+	}
+	__atomic_store_n(&toggle_round, -1, __ATOMIC_RELEASE);
+	for (i = 0; i < started; i++)
+		pthread_join(t[i].thread, NULL);
+	if (started != NR_TOGGLES)
+		return fail("pthread_create failed");
+	if (!ok)
+		return false;
+	diag("toggles: %d of %d rounds lost a concurrent toggle (%.1f s)",
+	     lost, r - 1, now() - t0);
+	for (i = 0; i < NR_TOGGLES; i++)
+		if (t[i].failed)
+			return fail("writing %s failed", toggles[i].attr);
+	if (lost)
+		return fail("%d of %d rounds lost a toggle; first: %s", lost,
+			    r - 1, first);
+	return true;
+}
+
+/* A VM of TOGGLE_VCPUS vCPUs, each with a page registered. */
+static bool toggle_vm(struct vm *m)
+{
+	int ids[TOGGLE_VCPUS], i;
+	enum mode modes[TOGGLE_VCPUS];
+
+	for (i = 0; i < TOGGLE_VCPUS; i++) {
+		ids[i] = i;
+		modes[i] = MODE_REAL;
+	}
+	if (!vm_create(m, TOGGLE_VCPUS, ids, modes))
+		return false;
+	for (i = 0; i < TOGGLE_VCPUS; i++) {
+		page_init(m, TOGGLE_PAGES_GPA + i * PAGE);
+		if (!do_register(&m->vcpu[i], TOGGLE_PAGES_GPA + i * PAGE, 0))
+			return false;
+	}
+	return true;
+}
+
+static bool t_feature_toggles_concurrent(void)
+{
+	struct toggler t[NR_TOGGLES] = { 0 };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long long was[NR_TOGGLES];
+	struct vm m = { .fd = -1 };
+	char path[128];
+	bool ok = true;
+	int i;
+
+	if (cpus < 2)
+		return skip("%ld CPU: no two stores run at once", cpus);
+	for (i = 0; i < NR_TOGGLES; i++)
+		if (!read_attr(toggles[i].attr, &was[i]))
+			return false;
+	for (i = 0; i < NR_TOGGLES; i++) {
+		snprintf(path, sizeof(path), SYSFS_DIR "/%s", toggles[i].attr);
+		t[i].fd = open(path, O_WRONLY);
+		if (t[i].fd < 0 && ok)
+			ok = fail("%s: %s", path, strerror(errno));
+	}
+	ok = ok && toggle_vm(&m) && toggle_rounds(&m, t);
+	vm_destroy(&m);
+	for (i = 0; i < NR_TOGGLES; i++) {
+		if (t[i].fd >= 0)
+			close(t[i].fd);
+		if (!write_attr(toggles[i].attr, was[i] ? "1" : "0"))
+			ok = false;
+	}
+	return ok && wait_counts(base.nr_vcpus, base.nr_vms);
+}
+
 /* ---- tests: --expect-absent ----------------------------------------- */
 
 static bool expect_all_enosys(struct vcpu *v)
@@ -3115,6 +3321,7 @@ static const struct test main_tests[] = {
 	T(nested_guest_not_parent),
 	T(hostflush_mid_instruction_eagain),
 	T(register_churn_bounded),
+	T(feature_toggles_concurrent),
 };
 
 static const struct test absent_tests[] = {

@@ -7,7 +7,11 @@
 #    hypercalls, KVM-selftest style) when the image has it;
 #  - a clean kernel log.
 #
+# L1 has two CPUs: kvmtest's concurrent feature toggles need two stores
+# running at once (it skips that case on one CPU); no L2 runs here.
+#
 # needs: host
+# smp: 2
 
 # ---- before: nothing there
 check_fails sysfs-absent-before test -e "$HOST_SYSFS"
