@@ -16,6 +16,18 @@ l1_cleanup() {
 trap 'l1_cleanup' EXIT
 trap 'l1_cleanup; exit 130' INT TERM
 
+# The stock kernels' own debug options that cost little, on every L1 (the
+# L2s get the same through L2_APPEND, tests/vm/lib.sh):
+#  - slub_debug=FZPU: SLUB consistency checks, red zones, poisoning, owner
+#    tracking (6.1 and 6.12 both have CONFIG_SLUB_DEBUG=y, off unless asked);
+#  - init_on_free=1: freed pages and objects zeroed (both kernels);
+#  - kfence.sample_interval=10: a KFENCE-guarded allocation every 10 ms
+#    (6.12: CONFIG_KFENCE=y with interval 0, i.e. off; 6.1 has no KFENCE
+#    and ignores the parameter, as the debug kernel does).
+# A report from any of them fails the scenario (dmesg-bugs); KFENCE's, like
+# KASAN's on the debug kernel, also panics L1 under panic_on_warn.
+L1_DEBUG_OPTS="slub_debug=FZPU init_on_free=1 kfence.sample_interval=10"
+
 # boot_l1 KVER SCENARIO DIR ATTEMPT: run L1 to its end; DIR/stop says why it ended
 # when it did not end by itself.
 boot_l1() {
@@ -38,7 +50,7 @@ boot_l1() {
 		-chardev "pipe,id=mon,path=$dir/monitor" -mon chardev=mon,mode=readline \
 		-d cpu_reset,guest_errors -D "$dir/cpu.log" \
 		-kernel "$img/vmlinux" -initrd "$img/l1.cpio" \
-		-append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet nokaslr pvscale.scenario=$scen pvscale.attempt=$attempt" \
+		-append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet nokaslr $L1_DEBUG_OPTS pvscale.scenario=$scen pvscale.attempt=$attempt" \
 		</dev/null >"$dir/qemu.log" 2>&1 &
 	qpid=$!
 	L1_PID=$qpid

@@ -33,7 +33,10 @@ L2_STOP_TIMEOUT=${L2_STOP_TIMEOUT:-60}
 # its clock runs (seen: handshake's 2-vCPU L2 while the 4-vCPU one booted,
 # "rcu_preempt kthread starved", all quiescent states seen). A real hang
 # still fails: an L2 that does not answer within L2_CMD_TIMEOUT (l2_hung).
-L2_APPEND=${L2_APPEND:-"pci=off noxsave nokaslr loglevel=3 console=ttyS0 panic=-1 panic_on_warn=1 oops=panic rcupdate.rcu_cpu_stall_timeout=60"}
+# slub_debug=FZPU init_on_free=1 kfence.sample_interval=10: the stock
+# kernels' cheap debug options, as for L1 (tests/vm/boot.sh says which
+# kernel has what); dmesg_clean fails on their reports.
+L2_APPEND=${L2_APPEND:-"pci=off noxsave nokaslr loglevel=3 console=ttyS0 panic=-1 panic_on_warn=1 oops=panic rcupdate.rcu_cpu_stall_timeout=60 slub_debug=FZPU init_on_free=1 kfence.sample_interval=10"}
 
 mkdir -p "$PVS_RUN"
 
