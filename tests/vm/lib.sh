@@ -440,7 +440,9 @@ l2_stop_all() {
 # ---- kernel logs ------------------------------------------------------
 
 # dmesg_clean NAME [ID]: ok when the kernel log of L1 (or of L2 ID) has
-# no WARNING/BUG/Oops/... (see dmesg-bugs).
+# no WARNING/BUG/Oops/... (see dmesg-bugs); on a kernel with kmemleak (the
+# debug kernel), also NAME-kmemleak (kmemleak_clean). Every scenario ends
+# with it, for L1 and each L2 still running.
 dmesg_clean() {
 	local _bugs
 	if [ -n "$2" ]; then
@@ -454,6 +456,48 @@ dmesg_clean() {
 		not_ok "$1" "$(echo "$_bugs" | head -n 1)"
 		echo "$_bugs" | diag_lines "  "
 	fi
+	kmemleak_clean "$1-kmemleak" "$2"
+}
+
+# The command, for L1's or an L2's shell, that has kmemleak scan memory
+# twice (an object is reported once it was found unreferenced, and not
+# younger than 5 s) and prints "@@kmemleak scanned" and the leaks it
+# knows of; "@@kmemleak failed ..." when it cannot scan (it turns itself
+# off on an internal error, and a scan that cannot run must not pass);
+# nothing on a kernel without kmemleak.
+KMEMLEAK_SCAN='f=/sys/kernel/debug/kmemleak
+if [ -e $f ]; then
+	if echo scan 2>/dev/null >$f && echo scan 2>/dev/null >$f; then
+		echo "@@kmemleak scanned"
+		cat $f
+	else
+		echo "@@kmemleak failed to scan: $(dmesg | grep kmemleak: | tail -n 1)"
+	fi
+fi'
+
+# kmemleak_clean NAME [ID]: on a kernel with kmemleak, ok when a scan of
+# L1 (or of L2 ID) finds no leak; the leaks' reports go to the verdict
+# channel as comments. Results nothing on other kernels.
+kmemleak_clean() {
+	local _out
+	if [ -n "$2" ]; then
+		_out=$(l2_cmd "$2" "$KMEMLEAK_SCAN")
+	else
+		_out=$(eval "$KMEMLEAK_SCAN")
+	fi
+	case $_out in
+	'') ;;
+	"@@kmemleak scanned")
+		ok "$1"
+		;;
+	"@@kmemleak scanned$_NL"*)
+		not_ok "$1" "$(printf '%s\n' "$_out" | grep -c '^unreferenced object') leak(s): $(printf '%s\n' "$_out" | sed -n 2p)"
+		printf '%s\n' "$_out" | sed 1d | diag_lines "  "
+		;;
+	*)
+		not_ok "$1" "${_out#@@kmemleak }"
+		;;
+	esac
 }
 
 # ---- modules ----------------------------------------------------------
