@@ -20,6 +20,14 @@
 #include <linux/percpu.h>
 #include "redirect.h"
 
+/*
+ * A test build (tests/guest/redirect) defines this to make unregistering
+ * fail, as ftrace does only once it has shut itself down.
+ */
+#ifndef pvg_unregister_ftrace_function
+#define pvg_unregister_ftrace_function unregister_ftrace_function
+#endif
+
 static void notrace pvg_redirect_handler(unsigned long ip,
 					 unsigned long parent_ip,
 					 struct ftrace_ops *op,
@@ -92,7 +100,7 @@ void pvg_redirect_disable(struct pvg_redirect *r)
 
 	if (!r->bypass)
 		return;
-	ret = unregister_ftrace_function(&r->ops);
+	ret = pvg_unregister_ftrace_function(&r->ops);
 	if (ret) {
 		pvg_redirect_abandon(r, ret);
 		return;
