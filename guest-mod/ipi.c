@@ -52,7 +52,13 @@ static u32 pvg_ipi_icr(int vector)
 	return vector == NMI_VECTOR ? APIC_DM_NMI : APIC_DM_FIXED | vector;
 }
 
-/* Write @mask less @skip into this CPU's dest set and send it. */
+/*
+ * Write @mask less @skip into this CPU's dest set and send it. @mask may
+ * gain CPUs between the two walks (cpu_online_mask does as CPUs come up):
+ * one outside the window the first walk chose, below it too (the
+ * subtraction wraps), sends the whole set the native way instead of
+ * setting a bit outside the set, or the page.
+ */
 static enum pvg_ipi_result pvg_ipi_hypercall(struct pvscale_page *pp,
 					     const struct cpumask *mask,
 					     int vector, unsigned int skip)
@@ -75,10 +81,14 @@ static enum pvg_ipi_result pvg_ipi_hypercall(struct pvscale_page *pp,
 	if (nwords > PVSCALE_DEST_WORDS)
 		return PVG_IPI_NATIVE;
 	memset(pp->dest.bitmap, 0, nwords * sizeof(u64));
-	for_each_cpu(cpu, mask)
-		if (cpu != skip)
-			__set_bit(per_cpu(x86_cpu_to_apicid, cpu) - first,
-				  (unsigned long *)pp->dest.bitmap);
+	for_each_cpu(cpu, mask) {
+		if (cpu == skip)
+			continue;
+		id = per_cpu(x86_cpu_to_apicid, cpu) - first;
+		if (id >= nwords * 64)
+			return PVG_IPI_NATIVE;
+		__set_bit(id, (unsigned long *)pp->dest.bitmap);
+	}
 	if (kvm_hypercall3(PVSCALE_HC_IPI, pvg_ipi_icr(vector), first,
 			   nwords) < 0)
 		return PVG_IPI_NATIVE;

@@ -20,6 +20,14 @@
 #include <linux/percpu.h>
 #include "redirect.h"
 
+/*
+ * A test build (tests/guest/redirect) defines this to make unregistering
+ * fail, as ftrace does only once it has shut itself down.
+ */
+#ifndef pvg_unregister_ftrace_function
+#define pvg_unregister_ftrace_function unregister_ftrace_function
+#endif
+
 static void notrace pvg_redirect_handler(unsigned long ip,
 					 unsigned long parent_ip,
 					 struct ftrace_ops *op,
@@ -28,7 +36,7 @@ static void notrace pvg_redirect_handler(unsigned long ip,
 	struct pvg_redirect *r = container_of(op, struct pvg_redirect, ops);
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 
-	if (!regs || __this_cpu_read(*r->bypass))
+	if (!regs || READ_ONCE(r->abandoned) || __this_cpu_read(*r->bypass))
 		return;
 	regs->ip = (unsigned long)r->replacement;
 }
@@ -38,6 +46,9 @@ int pvg_redirect_enable(struct pvg_redirect *r, void *target,
 {
 	int ret;
 
+	/* ftrace still holds an abandoned one: it must stay as it is. */
+	if (r->abandoned)
+		return -EBUSY;
 	memset(r, 0, sizeof(*r));
 	r->bypass = alloc_percpu(int);
 	if (!r->bypass)
@@ -69,19 +80,19 @@ err_free:
 
 /*
  * ftrace refuses only once it has shut itself down after an anomaly: the
- * handler may then still run. Make it a no-op for good, keep its memory,
- * and pin the module so that its text stays (a toggle can still fail this
- * way; module exit cannot stop, but ftrace is dead by then).
+ * handler may then still run, for good. Make it a no-op with a flag of its
+ * own: setting the per-CPU bypass flags from here would race with their
+ * owners' increments and decrements (a replacement still running would
+ * undo it on the way out). Keep @r and the bypass flags, which a handler
+ * already past the flag still reads, and pin the module so that its text
+ * stays (a toggle can still fail this way; module exit cannot stop, but
+ * ftrace is dead by then).
  */
 static void pvg_redirect_abandon(struct pvg_redirect *r, int err)
 {
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		*per_cpu_ptr(r->bypass, cpu) = 1;
+	WRITE_ONCE(r->abandoned, true);
 	synchronize_rcu();	/* nobody is left in the replacement */
 	__module_get(THIS_MODULE);
-	r->bypass = NULL;
 	pr_err("cannot restore %ps (%d): ftrace is down; %ps stays as it is and this module stays loaded\n",
 	       r->target, err, r->target);
 }
@@ -90,9 +101,9 @@ void pvg_redirect_disable(struct pvg_redirect *r)
 {
 	int ret;
 
-	if (!r->bypass)
+	if (!r->bypass || r->abandoned)
 		return;
-	ret = unregister_ftrace_function(&r->ops);
+	ret = pvg_unregister_ftrace_function(&r->ops);
 	if (ret) {
 		pvg_redirect_abandon(r, ret);
 		return;

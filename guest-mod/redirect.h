@@ -9,6 +9,7 @@ struct pvg_redirect {
 	void *target;		/* the function every caller reaches */
 	void *replacement;	/* same signature, in this module */
 	int __percpu *bypass;	/* > 0: this CPU is calling the original */
+	bool abandoned;		/* ftrace kept it: a no-op for good */
 };
 
 int pvg_redirect_enable(struct pvg_redirect *r, void *target,

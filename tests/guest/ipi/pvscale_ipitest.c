@@ -27,8 +27,32 @@
  *             targets' wake-up and handler that a call with wait also
  *             times. Prints "msend iters=N targets=T ns_per_ipi=X", X the
  *             median send.
+ *   allbutself
+ *             read: the reading CPU (pin it: taskset) sends `iters`
+ *             call-function IPIs with no work queued through
+ *             apic->send_IPI_allbutself, the shorthand callback, whose
+ *             set is the live online mask. Preemption is off for each
+ *             send only, so CPU hotplug (stop_machine) runs in between.
+ *             Prints "allbutself iters=N from=CPUS".
+ *   maskgrow  read: the reading CPU (pin it) sends `iters` call-function
+ *             IPIs with no work queued through apic->send_IPI_mask to the
+ *             other online CPUs but the one with the lowest APIC ID, and a
+ *             kprobe adds that one to the set during each send, once the
+ *             callback's first walk of the set is past it: what
+ *             cpu_online_mask does to the shorthand callbacks when that
+ *             CPU comes up between two walks, at every send instead of by
+ *             chance. Prints "maskgrow iters=N joining=CPU grown=G
+ *             from=CPUS", G the sends whose set gained the CPU.
+ *   callstorm read: `iters` rounds of call-function IPIs with wait from the
+ *             reading CPU, alternately to every other online CPU and to
+ *             the odd-numbered ones, meant to run under CPU hotplug: each
+ *             round checks that every target ran the handler (no CPU goes
+ *             offline while the sender has preemption off, stop_machine
+ *             needs it). Prints "callstorm rounds=N calls=C missed=M", M
+ *             the rounds in which a target's handler did not run.
  */
 #include <linux/debugfs.h>
+#include <linux/kprobes.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
@@ -230,6 +254,184 @@ static int mcast_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mcast);
 
+/*
+ * @n call-function IPIs with no work queued from this CPU to @mask, or to
+ * all but this CPU when @mask is NULL, through the APIC callbacks; each
+ * with preemption off (their contract), none in between: CPU hotplug
+ * (stop_machine) gets its turn. @from collects the CPUs they came from.
+ */
+static void ipitest_send_many(const struct cpumask *mask, unsigned int n,
+			      struct cpumask *from)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		preempt_disable();
+		if (mask)
+			apic->send_IPI_mask(mask, CALL_FUNCTION_VECTOR);
+		else
+			apic->send_IPI_allbutself(CALL_FUNCTION_VECTOR);
+		__cpumask_set_cpu(smp_processor_id(), from);
+		preempt_enable();
+		cond_resched();
+	}
+}
+
+static int allbutself_show(struct seq_file *m, void *v)
+{
+	unsigned int n = iters;
+	cpumask_var_t from;
+
+	if (!zalloc_cpumask_var(&from, GFP_KERNEL))
+		return -ENOMEM;
+	ipitest_send_many(NULL, n, from);
+	seq_printf(m, "allbutself iters=%u from=%*pbl\n", n,
+		   cpumask_pr_args(from));
+	free_cpumask_var(from);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(allbutself);
+
+/*
+ * maskgrow: the set an IPI is sent to gains a CPU while the callback walks
+ * it. A kprobe on _find_next_bit(addr, nbits, start), what for_each_cpu
+ * calls, adds @cpu to @mask once the send's first walk of it is past @cpu:
+ * that walk and any later one disagree, as two walks of cpu_online_mask
+ * do when that CPU comes up in between.
+ */
+struct ipitest_grow {
+	struct kprobe kp;
+	struct cpumask *mask;
+	unsigned int cpu;	/* the CPU that joins the set */
+	int sender;		/* the CPU sending now, or -1 */
+	unsigned long grown;	/* sends whose set gained @cpu */
+};
+
+static int ipitest_grow_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct ipitest_grow *g = container_of(kp, struct ipitest_grow, kp);
+
+	if (READ_ONCE(g->sender) != smp_processor_id() ||
+	    regs->di != (unsigned long)cpumask_bits(g->mask) ||
+	    regs->dx <= g->cpu)
+		return 0;
+	cpumask_set_cpu(g->cpu, g->mask);
+	WRITE_ONCE(g->sender, -1);
+	g->grown++;
+	return 0;
+}
+
+/* @n sends to g->mask, each starting without g->cpu in it. */
+static void ipitest_grow_sends(struct ipitest_grow *g, unsigned int n,
+			       struct cpumask *from)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		preempt_disable();
+		WRITE_ONCE(g->sender, smp_processor_id());
+		apic->send_IPI_mask(g->mask, CALL_FUNCTION_VECTOR);
+		WRITE_ONCE(g->sender, -1);
+		cpumask_clear_cpu(g->cpu, g->mask);
+		__cpumask_set_cpu(smp_processor_id(), from);
+		preempt_enable();
+		cond_resched();
+	}
+}
+
+/* The CPU of @mask with the lowest APIC ID. */
+static unsigned int ipitest_lowest_apicid(const struct cpumask *mask)
+{
+	unsigned int cpu, lo = cpumask_first(mask);
+
+	for_each_cpu(cpu, mask)
+		if (cpu_physical_id(cpu) < cpu_physical_id(lo))
+			lo = cpu;
+	return lo;
+}
+
+static int maskgrow_show(struct seq_file *m, void *v)
+{
+	struct ipitest_grow g = {
+		.kp.symbol_name = "_find_next_bit",
+		.kp.pre_handler = ipitest_grow_pre,
+		.sender = -1,
+	};
+	unsigned int n = iters;
+	cpumask_var_t mask, from;
+	int ret = -ENOMEM;
+
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return ret;
+	if (!zalloc_cpumask_var(&from, GFP_KERNEL))
+		goto out_mask;
+	ipitest_targets(mask, raw_smp_processor_id(), false);
+	g.cpu = ipitest_lowest_apicid(mask);
+	/* A walk must go on past the joining CPU for the kprobe to act. */
+	ret = -EINVAL;
+	if (cpumask_last(mask) <= g.cpu)
+		goto out;
+	cpumask_clear_cpu(g.cpu, mask);
+	g.mask = mask;
+	ret = register_kprobe(&g.kp);
+	if (ret)
+		goto out;
+	ipitest_grow_sends(&g, n, from);
+	unregister_kprobe(&g.kp);
+	seq_printf(m, "maskgrow iters=%u joining=%u grown=%lu from=%*pbl\n",
+		   n, g.cpu, g.grown, cpumask_pr_args(from));
+out:
+	free_cpumask_var(from);
+out_mask:
+	free_cpumask_var(mask);
+	return ret;
+}
+DEFINE_SHOW_ATTRIBUTE(maskgrow);
+
+static void ipitest_mark(void *ran)
+{
+	cpumask_set_cpu(smp_processor_id(), ran);
+}
+
+/* One callstorm round to @want, filled here; false if a target missed it. */
+static bool ipitest_round(struct cpumask *want, struct cpumask *ran, bool odd,
+			  unsigned int *calls)
+{
+	bool all;
+
+	preempt_disable();
+	ipitest_targets(want, smp_processor_id(), odd);
+	cpumask_clear(ran);
+	smp_call_function_many(want, ipitest_mark, ran, true);
+	all = cpumask_subset(want, ran);
+	*calls += cpumask_weight(want);
+	preempt_enable();
+	return all;
+}
+
+static int callstorm_show(struct seq_file *m, void *v)
+{
+	unsigned int i, n = iters, calls = 0, missed = 0;
+	cpumask_var_t want, ran;
+
+	if (!zalloc_cpumask_var(&want, GFP_KERNEL))
+		return -ENOMEM;
+	if (!zalloc_cpumask_var(&ran, GFP_KERNEL)) {
+		free_cpumask_var(want);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		missed += !ipitest_round(want, ran, i & 1, &calls);
+		cond_resched();
+	}
+	seq_printf(m, "callstorm rounds=%u calls=%u missed=%u\n", n, calls,
+		   missed);
+	free_cpumask_var(ran);
+	free_cpumask_var(want);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(callstorm);
+
 static int __init ipitest_init(void)
 {
 	ipitest_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
@@ -238,6 +440,12 @@ static int __init ipitest_init(void)
 	debugfs_create_file("bcast", 0400, ipitest_dir, NULL, &bcast_fops);
 	debugfs_create_file("mcast", 0400, ipitest_dir, NULL, &mcast_fops);
 	debugfs_create_file("msend", 0400, ipitest_dir, NULL, &msend_fops);
+	debugfs_create_file("allbutself", 0400, ipitest_dir, NULL,
+			    &allbutself_fops);
+	debugfs_create_file("maskgrow", 0400, ipitest_dir, NULL,
+			    &maskgrow_fops);
+	debugfs_create_file("callstorm", 0400, ipitest_dir, NULL,
+			    &callstorm_fops);
 	return 0;
 }
 
