@@ -59,7 +59,10 @@ enum pvscale_hc {
 	 * The page must be 4 KiB aligned, in ordinary writable guest RAM,
 	 * with a valid header (magic, major, size), and not registered by
 	 * another vCPU. Returns 0, -PVSCALE_EEXIST when this vCPU already
-	 * has a page, -PVSCALE_EBUSY when another vCPU has this one.
+	 * has a page, -PVSCALE_EBUSY when another vCPU has this one,
+	 * -PVSCALE_EAGAIN when the page is not resident on the host or the
+	 * host is still retiring this VM's earlier registrations (a bounded
+	 * number per VM): retry a few times, then run without a page.
 	 */
 	PVSCALE_HC_REGISTER	= PVSCALE_HC_BASE + 1,
 	/*
@@ -88,7 +91,10 @@ enum pvscale_hc {
 	 * FLUSH_TLB(a0 = first APIC ID, a1 = bitmap words). Every vCPU in
 	 * the calling vCPU's dest set has flushed its guest TLB, or will
 	 * before it next runs guest code, when this returns 0
-	 * (PVSCALE_F_TLB_HOSTFLUSH).
+	 * (PVSCALE_F_TLB_HOSTFLUSH). -PVSCALE_EAGAIN when a target could
+	 * not be brought to an instruction boundary in time (in an exit to
+	 * the VMM, inside emulation): nothing is promised for any target,
+	 * flush them the guest's own way. Any other error: the same.
 	 */
 	PVSCALE_HC_FLUSH_TLB	= PVSCALE_HC_BASE + 4,
 };
@@ -97,7 +103,7 @@ enum pvscale_hc {
 enum pvscale_err {
 	PVSCALE_EPERM		= 1,	/* not CPL 0 (answered by KVM) */
 	PVSCALE_ENOENT		= 2,	/* no page registered */
-	PVSCALE_EAGAIN		= 11,	/* page not resident on the host: touch it, retry */
+	PVSCALE_EAGAIN		= 11,	/* not now: see the hypercall */
 	PVSCALE_ENOMEM		= 12,	/* host out of memory, retry later */
 	PVSCALE_EFAULT		= 14,	/* address not in writable guest RAM */
 	PVSCALE_EBUSY		= 16,	/* page registered by another vCPU */
