@@ -1,6 +1,6 @@
 # probe-l2-boots: how often a 4-vCPU L2 dies at boot on L1's two CPUs,
-# with pvscale_host loaded in L1 (PVS_PROBE_HOST=1 in the scenario name's
-# variant probe-l2-boots-host) or not. Each boot waits for the L2's command
+# with pvscale_host loaded in L1 (PVS_PROBE_HOST=1, set by the variant
+# probe-l2-boots-host) or not. Each boot waits for the L2's command
 # loop, then powers it off; a death is reported with its console, booted
 # with every console message (ignore_loglevel) so that it shows where.
 # manual: a platform probe, run by name
