@@ -42,7 +42,8 @@ boot_l1() {
 	mkfifo "$dir/monitor.in" "$dir/monitor.out"
 	timeout --kill-after=10 "$HARD_TIMEOUT" \
 		qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
-		-smp "$SMP" -m 2048 -display none -nodefaults -no-reboot \
+		-smp "$SMP" -m 2048 -display none -nodefaults \
+		-no-reboot -action shutdown=pause \
 		-serial "file:$dir/console.log" \
 		-serial "file:$dir/verdict.log" \
 		-serial "file:$dir/l2console.log" \
@@ -68,8 +69,22 @@ boot_l1() {
 		else
 			idle=$((idle + 5))
 		fi
+		# A power-off, reset or triple fault pauses QEMU (-action
+		# shutdown=pause with -no-reboot), every CPU's state kept
+		# for the samples. After init's power-off, end it.
+		if grep -q 'pvscale-l1: powering off' "$dir/console.log"; then
+			sleep 1
+			l1_quit "$dir" "$qpid"
+			break
+		fi
+		if grep -q '^Triple fault' "$dir/cpu.log" 2>/dev/null; then
+			hang_samples "$dir" "$SMP"
+			echo "L1 triple-faulted" >"$dir/stop"
+			l1_quit "$dir" "$qpid"
+			break
+		fi
 		if [ "$idle" -ge "$SILENCE" ]; then
-			hang_samples "$dir"
+			hang_samples "$dir" "$SMP"
 			echo "L1 silent for ${SILENCE}s, killed" >"$dir/stop"
 			kill "$qpid" 2>/dev/null
 			break
@@ -85,19 +100,45 @@ boot_l1() {
 	fi
 }
 
-# hang_samples DIR: where the emulated CPU is, sampled through QEMU's
-# monitor before a silent L1 is killed. The raw dumps go to
-# DIR/monitor.log, the RIPs to DIR/hang-rips (hang_where names them).
+# l1_quit DIR QPID: end a paused (or running) L1: QEMU's monitor quit,
+# else a signal.
+l1_quit() {
+	timeout 2 sh -c 'echo quit >"$1"' sh "$1/monitor.in" 2>/dev/null
+	sleep 1
+	kill "$2" 2>/dev/null
+}
+
+# hang_samples DIR SMP: where the emulated CPUs are, sampled through
+# QEMU's monitor before a silent L1 is killed: every CPU's registers eight
+# times, then the top of every CPU's stack (kernel text addresses there
+# are the poor man's backtrace: the interrupted code of an exception
+# loop, the callers of a spin). The raw dumps go to DIR/monitor.log, the
+# RIPs to DIR/hang-rips-CPU, the stack words to DIR/hang-stack-CPU
+# (hang_where names both; DIR/hang-rips has every CPU's RIPs).
 hang_samples() {
-	local dir=$1 i
-	timeout 12 cat "$dir/monitor.out" >"$dir/monitor.log" 2>/dev/null &
+	local dir=$1 smp=$2 i
+	timeout 20 cat "$dir/monitor.out" >"$dir/monitor.log" 2>/dev/null &
 	local catpid=$!
 	for i in 1 2 3 4 5 6 7 8; do
-		timeout 2 sh -c 'echo "info registers" >"$1"' sh "$dir/monitor.in" || break
+		timeout 2 sh -c 'echo "info registers -a" >"$1"' sh "$dir/monitor.in" || break
+		sleep 1
+	done
+	for i in $(seq 0 $((smp - 1))); do
+		timeout 2 sh -c 'printf "cpu %s\n@stack\nx/48gx \$esp\n" "$2" >"$1"' \
+			sh "$dir/monitor.in" "$i" || break
 		sleep 1
 	done
 	wait "$catpid"
-	grep -o 'RIP=[0-9a-f]*' "$dir/monitor.log" | cut -d= -f2 >"$dir/hang-rips"
+	tr -d '\r' <"$dir/monitor.log" | awk -v d="$dir" '
+		/^CPU#[0-9]/ { c = substr($1, 5) }
+		match($0, /RIP=[0-9a-f]+/) {
+			print substr($0, RSTART + 4, RLENGTH - 4) > (d "/hang-rips-" c)
+			print substr($0, RSTART + 4, RLENGTH - 4) > (d "/hang-rips")
+		}
+		# The monitor answers the marker command "@stack" with an
+		# error line: the stack of the next CPU follows it.
+		/unknown command: .@stack/ { f = d "/hang-stack-" cpu++; next }
+		f != "" && /^[0-9a-f]+: / { for (i = 2; i <= NF; i++) print substr($i, 3) > f }'
 }
 
 # kallsyms KVER: the path of the kernel's text symbols, made once by a
@@ -113,14 +154,39 @@ kallsyms() {
 	echo "$f"
 }
 
-# hang_where DIR KVER: the sampled RIPs as symbols, most frequent first.
+# symbolize SYMBOLS [text]: the addresses on stdin, one per line, as
+# "name+0xoffset" from SYMBOLS (sorted "ADDRESS NAME" lines). With
+# "text", only kernel text addresses are kept (0xffffffff8... and module
+# text 0xffffffffc...), for picking return addresses out of stack words.
+symbolize() {
+	awk -v textonly="${2:-}" '
+		function hex(s,   i, n) { n = 0; s = tolower(s)
+			for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return n }
+		# Kernel addresses lose their top 16 bits (all ones) so that
+		# they stay exact in a double.
+		function low(s) { return hex(substr(s, length(s) - 11)) }
+		FNR == NR { a[++n] = low($1); name[n] = $2; next }
+		{
+			if (textonly && $1 !~ /^ffffffff[8c]/) next
+			if (substr($1, 1, 4) != "ffff") { print "user"; next }
+			w = low($1); best = ""; lo = 1; hi = n
+			while (lo <= hi) { mid = int((lo + hi) / 2)
+				if (a[mid] <= w) { best = name[mid]; bo = w - a[mid]; lo = mid + 1 } else hi = mid - 1 }
+			if (textonly && (best == "" || bo > 65536)) next
+			print (best == "" ? "?" $1 : sprintf("%s+0x%x", best, bo))
+		}' "$1" -
+}
+
+# hang_where DIR KVER: the sampled RIPs as symbols, most frequent first,
+# then the text addresses on each CPU's stack, innermost first.
 # pvscale module text is named from the "pvscale-text" lines lib.sh and
 # init-l2 put on the consoles. A CPU looping in pvscale code, or in L1
 # code, points at a bug; in an idle loop or in L2 at the platform. QEMU's
 # register dump does not say whether the CPU was in L1 or (nested) in L2,
 # and both run the same kernel at the same addresses.
 hang_where() {
-	local dir=$1 syms
+	local dir=$1 syms f sep=
 	[ -s "$dir/hang-rips" ] || { echo "no CPU samples"; return; }
 	syms=$(kallsyms "$2")
 	{
@@ -130,23 +196,17 @@ hang_where() {
 		tr -d '\r' <"$dir/console.log" | cat - "$dir/l2console.log" | tr -d '\r' |
 			sed -n 's/.*pvscale-text \(pvscale_[a-z]*\) 0x\([0-9a-f]*\).*/\2 [\1]/p'
 	} | LC_ALL=C sort -u >"$dir/hang-symbols"
-	awk '
-		function hex(s,   i, n) { n = 0; s = tolower(s)
-			for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-			return n }
-		# Kernel addresses lose their top 16 bits (all ones) so that
-		# they stay exact in a double.
-		function low(s) { return hex(substr(s, length(s) - 11)) }
-		FNR == NR { a[++n] = low($1); name[n] = $2; next }
-		{
-			if (substr($1, 1, 4) != "ffff") { where["user"]++; next }
-			w = low($1); best = ""; lo = 1; hi = n
-			while (lo <= hi) { mid = int((lo + hi) / 2)
-				if (a[mid] <= w) { best = name[mid]; bo = w - a[mid]; lo = mid + 1 } else hi = mid - 1 }
-			where[(best == "" ? "?" $1 : sprintf("%s+0x%x", best, bo))]++
-		}
-		END { for (s in where) printf "%d %s\n", where[s], s }' "$dir/hang-symbols" "$dir/hang-rips" |
-		sort -rn | awk '{ printf "%s%s (x%d)", sep, $2, $1; sep = ", " } END { print "" }'
+	for f in "$dir"/hang-rips-*; do
+		[ -s "$f" ] || continue
+		printf '%sCPU %s: ' "$sep" "${f##*-}"
+		symbolize "$dir/hang-symbols" <"$f" | sort | uniq -c | sort -rn |
+			awk '{ printf "%s%s (x%d)", sep, $2, $1; sep = ", " }'
+		f=$dir/hang-stack-${f##*-}
+		[ ! -s "$f" ] ||
+			printf ', stack %s' "$(symbolize "$dir/hang-symbols" text <"$f" | head -n 12 | paste -sd' ')"
+		sep='; '
+	done
+	echo
 }
 
 # ---- judging a boot ---------------------------------------------------
