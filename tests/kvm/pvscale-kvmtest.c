@@ -61,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -331,6 +332,36 @@ static bool wait_counts(long long nr_vcpus, long long nr_vms)
 }
 
 /* ---- KVM plumbing --------------------------------------------------- */
+
+/*
+ * Two VMs, never run, never registered, that hold on the static keys KVM
+ * turns on for the first VM (preempt notifiers, in __schedule), the first
+ * vCPU without an in-kernel APIC and the first software- or
+ * hardware-disabled APIC. Without them every VM that comes and goes
+ * patches __schedule and KVM's code twice: cross-CPU text pokes that QEMU's
+ * TCG (the suite's L1 with two CPUs) sometimes leaves stale, and L1 then
+ * hangs or corrupts itself with no pvscale module loaded (probe-vm-churn).
+ * The suite's L1 holds them from boot (--hold-keys, tests/vm/init-l1).
+ */
+static bool kvm_keep_static_keys(void)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} base = { .hdr.nmsrs = 1, .e = { .index = 0x1b, .data = 0xfee00000 } };
+	int apic_vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	int noapic_vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	int vcpu;
+
+	if (apic_vm < 0 || noapic_vm < 0 || ioctl(apic_vm, KVM_CREATE_IRQCHIP, 0) ||
+	    ioctl(noapic_vm, KVM_CREATE_VCPU, 0) < 0)
+		return fail("key-holding VMs: %s", strerror(errno));
+	vcpu = ioctl(apic_vm, KVM_CREATE_VCPU, 0);
+	/* xAPIC base with the enable bit clear: hardware-disabled. */
+	if (vcpu < 0 || ioctl(vcpu, KVM_SET_MSRS, &base) != 1)
+		return fail("key-holding vCPU: %s", strerror(errno));
+	return true;
+}
 
 static bool kvm_open(void)
 {
@@ -3551,12 +3582,82 @@ static int run_tests(const struct test *t, unsigned int n)
 	return failed ? 1 : 0;
 }
 
+/* ---- --vm-churn: a platform probe, no pvscale needed ---------------- */
+
+/*
+ * KVM turns static keys on and off as the first VM (preempt notifiers,
+ * patched into __schedule), the first vCPU without an in-kernel APIC and
+ * the first software-disabled APIC come and go: each is a text_poke of
+ * code every CPU runs. Create and destroy such VMs for @seconds while two
+ * threads switch tasks on every CPU, to see whether L1 (QEMU's TCG with
+ * two CPUs) survives cross-CPU code patching without pvscale.
+ */
+static volatile bool vm_churn_stop;
+
+/* Sleep and wake all the time: a context switch each way, on any CPU. */
+static void *churn_sleeper(void *arg)
+{
+	const struct timespec ts = { .tv_nsec = 20000 };
+
+	while (!vm_churn_stop)
+		nanosleep(&ts, NULL);
+	return arg;
+}
+
+static int vm_churn(int seconds)
+{
+	double end = now() + seconds;
+	pthread_t sleeper[2];
+	long n = 0;
+	int vm, vcpu;
+
+	kvm_fd = open("/dev/kvm", O_RDWR);
+	if (kvm_fd < 0 ||
+	    pthread_create(&sleeper[0], NULL, churn_sleeper, NULL) ||
+	    pthread_create(&sleeper[1], NULL, churn_sleeper, NULL)) {
+		printf("not ok 1 vm-churn # /dev/kvm or thread: %s\n", strerror(errno));
+		return 1;
+	}
+	while (now() < end) {
+		vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+		if (vm < 0)
+			break;
+		if (n & 1)
+			ioctl(vm, KVM_CREATE_IRQCHIP, 0);
+		vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+		if (vcpu >= 0)
+			close(vcpu);
+		close(vm);
+		n++;
+	}
+	vm_churn_stop = true;
+	pthread_join(sleeper[0], NULL);
+	pthread_join(sleeper[1], NULL);
+	printf("%s 1 vm-churn # %ld VMs created and destroyed in %d s\n",
+	       now() >= end ? "ok" : "not ok", n, seconds);
+	return now() >= end ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	bool absent = argc == 2 && !strcmp(argv[1], "--expect-absent");
 
+	if (argc == 2 && !strcmp(argv[1], "--hold-keys")) {
+		kvm_fd = open("/dev/kvm", O_RDWR);
+		if (kvm_fd < 0 || !kvm_keep_static_keys()) {
+			fprintf(stderr, "--hold-keys: %s\n",
+				kvm_fd < 0 ? strerror(errno) : why);
+			return 1;
+		}
+		pause();
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--vm-churn")) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		return vm_churn(atoi(argv[2]));
+	}
 	if (argc > 2 || (argc == 2 && !absent)) {
-		fprintf(stderr, "usage: %s [--expect-absent]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--expect-absent | --hold-keys | --vm-churn SECONDS]\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
